@@ -1,0 +1,1 @@
+//! The audit event: strict JSON input, validation, canonical (RFC 8785) form.

@@ -1,0 +1,1 @@
+//! Deterministic generator of realistic trading-platform audit events.

@@ -1,0 +1,72 @@
+//! Every bound sealog enforces, in one place.
+//!
+//! Each constant says what it bounds and why. Configuration may lower a limit, never
+//! raise it (`EngineConfig::validate` refuses a larger value). Compile-time assertions
+//! tie the limits together so that no combination of legal inputs can overflow a field.
+
+/// Largest accepted event, measured on the request body of one event (bytes). The spec's
+/// "whole event ≤ 1 MiB". It also bounds the canonical body, which is never larger than
+/// the input by more than the server fields (see [`EVENT_BODY_BYTES_MAX`]).
+pub const EVENT_BYTES_MAX: usize = 1024 * 1024;
+
+/// Largest canonical body sealog stores for one event: the 1 MiB input limit plus room
+/// for the server-set fields and for escapes the canonical form may add (`\u001f` for a
+/// raw control character that arrived as a 2-byte escape grows to 6 bytes).
+pub const EVENT_BODY_BYTES_MAX: usize = 4 * EVENT_BYTES_MAX;
+
+/// Most events in one append request (one batch POST). The spec's 10,000.
+pub const BATCH_EVENTS_MAX: usize = 10_000;
+
+/// Largest request body of a batch append (bytes). The spec's 32 MiB.
+pub const BATCH_BYTES_MAX: usize = 32 * 1024 * 1024;
+
+/// Deepest nesting of arrays and objects inside one event (the event object itself is
+/// depth 1). Bounds parser recursion, so hostile input cannot overflow the stack.
+pub const JSON_DEPTH_MAX: usize = 32;
+
+/// Tenant names: 1..=64 characters of `[A-Za-z0-9_-]`.
+pub const TENANT_CHARS_MAX: usize = 64;
+
+/// Items in `tags` and `flagged_keywords`.
+pub const TAG_ITEMS_MAX: usize = 64;
+/// Characters in one item of `tags` or `flagged_keywords`.
+pub const TAG_CHARS_MAX: usize = 128;
+/// Items in `changed_fields` (the spec sets no bound; this one keeps a record bounded).
+pub const CHANGED_FIELDS_ITEMS_MAX: usize = 1_024;
+/// Characters in one item of `changed_fields`.
+pub const CHANGED_FIELD_CHARS_MAX: usize = 256;
+/// Characters in a decimal (`amount`, `risk_score`), sign and point included.
+pub const DECIMAL_CHARS_MAX: usize = 64;
+/// Characters in `http_method` (an HTTP token; the longest registered method is 17).
+pub const HTTP_METHOD_CHARS_MAX: usize = 32;
+
+/// Largest frame payload (record header + tenant + body). Sizes the recovery buffer and
+/// is the bound a reader checks before trusting a length field.
+pub const RECORD_BYTES_MAX: usize = EVENT_BODY_BYTES_MAX + 4096;
+
+/// Default size at which the active segment is sealed and a new one started.
+pub const SEGMENT_BYTES_DEFAULT: u64 = 256 * 1024 * 1024;
+/// Smallest configurable segment size (tests use it to roll segments often).
+pub const SEGMENT_BYTES_MIN: u64 = 64 * 1024;
+/// Largest configurable segment size. Frame offsets in the index are 32-bit, and one
+/// append request may overshoot the target by a whole batch, hence the headroom.
+pub const SEGMENT_BYTES_MAX: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Most append requests waiting for the writer. When full, `try_submit` answers
+/// [`crate::EngineError::Busy`] and the server sheds load (503 + Retry-After) rather than
+/// growing memory without bound.
+pub const QUEUE_REQUESTS_MAX: usize = 4_096;
+/// Most event bytes (prepared bodies) waiting for the writer, across all queued requests.
+pub const QUEUE_BYTES_MAX: usize = 256 * 1024 * 1024;
+
+/// Most bytes the writer puts into one write + fdatasync. Bounds the torn region after a
+/// crash and the latency of the batch that waits longest.
+pub const GROUP_COMMIT_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// Longest `interval` durability period (milliseconds).
+pub const SYNC_INTERVAL_MS_MAX: u64 = 10_000;
+
+const _: () = assert!(RECORD_BYTES_MAX as u64 * 64 <= SEGMENT_BYTES_MAX);
+const _: () = assert!(BATCH_BYTES_MAX <= GROUP_COMMIT_BYTES_MAX);
+const _: () = assert!(SEGMENT_BYTES_MAX + GROUP_COMMIT_BYTES_MAX as u64 <= u32::MAX as u64);
+const _: () = assert!(EVENT_BYTES_MAX <= BATCH_BYTES_MAX);

@@ -1,0 +1,1 @@
+//! Test support: an in-memory, fault-injecting [`Storage`](super::Storage).

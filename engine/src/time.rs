@@ -1,0 +1,1 @@
+//! Timestamps: microseconds since the Unix epoch, RFC 3339 in and out.

@@ -1,0 +1,4 @@
+//! sealog: the command-line tool.
+#![forbid(unsafe_code)]
+
+fn main() {}
