@@ -10,11 +10,26 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod chain;
+pub mod config;
+pub mod error;
 pub mod event;
+pub mod frame;
 pub mod gen;
+pub mod index;
 pub mod limits;
+pub mod log;
+pub mod recovery;
+pub mod segment;
 pub mod storage;
 pub mod time;
+pub mod types;
+
+pub use config::{Durability, EngineConfig, OpenCheck};
+pub use error::{EngineError, Result};
+pub use log::{AppendTicket, Appended, Engine, EngineStats, ScanDirection, StoredEvent};
+pub use recovery::{Damage, RecoveryReport, TornTail};
+pub use types::{Lsn, SegmentId, Seq, TenantId};
 
 #[allow(unsafe_code)]
 mod mmap;

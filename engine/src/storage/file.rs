@@ -50,7 +50,11 @@ impl Storage for FileStorage {
     }
 
     fn create_new(&self, path: &Path) -> io::Result<FileHandle> {
-        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)?;
         Ok(Arc::new(RealFile::new(file, path)))
     }
 
@@ -77,10 +81,18 @@ impl Storage for FileStorage {
     }
 
     fn lock(&self, path: &Path) -> io::Result<Box<dyn fmt::Debug + Send + Sync>> {
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
         // An flock: released when the file closes, i.e. when the guard drops.
         match file.try_lock() {
-            Ok(()) => Ok(Box::new(LockGuard { _file: file, path: path.to_path_buf() })),
+            Ok(()) => Ok(Box::new(LockGuard {
+                _file: file,
+                path: path.to_path_buf(),
+            })),
             Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 format!("{} is locked by another process", path.display()),
@@ -105,7 +117,10 @@ struct RealFile {
 
 impl RealFile {
     fn new(file: File, path: &Path) -> Self {
-        RealFile { file, path: path.to_path_buf() }
+        RealFile {
+            file,
+            path: path.to_path_buf(),
+        }
     }
 }
 

@@ -1,0 +1,58 @@
+//! The per-tenant hash chain.
+//!
+//! Every event's `hash` is the SHA-256 of its canonical body (RFC 8785 JSON of the event
+//! as returned, minus `hash` and the resolution overlay); the body holds `prev_hash`, the
+//! hash of the tenant's previous event (64 zeros for seq 1), and `seq`. So editing,
+//! deleting or reordering any event breaks a link that anyone holding an export can
+//! check. docs/INTEGRITY.md works an example by hand.
+
+use sha2::{Digest, Sha256};
+
+use crate::types::Seq;
+
+/// `prev_hash` of a tenant's first event.
+pub const GENESIS_HASH: [u8; 32] = [0u8; 32];
+
+/// SHA-256 of a canonical body.
+pub fn body_hash(body: &[u8]) -> [u8; 32] {
+    Sha256::digest(body).into()
+}
+
+/// The newest event of a tenant: what the next event links to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The newest seq (0 when the tenant has no events).
+    pub seq: Seq,
+    /// Its hash ([`GENESIS_HASH`] when the tenant has no events).
+    pub hash: [u8; 32],
+    /// Its `created_at_us`.
+    pub created_at_us: i64,
+}
+
+impl ChainHead {
+    /// The head of a tenant without events.
+    pub const EMPTY: ChainHead = ChainHead {
+        seq: Seq(0),
+        hash: GENESIS_HASH,
+        created_at_us: i64::MIN,
+    };
+}
+
+/// What is wrong with one link, for verifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkFault {
+    /// The body does not hash to the stored hash.
+    HashMismatch,
+    /// The body's `prev_hash` (or `seq`) does not continue the previous event.
+    ChainLinkMismatch,
+}
+
+impl LinkFault {
+    /// The API's name for it (`broken_reason`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkFault::HashMismatch => "hash_mismatch",
+            LinkFault::ChainLinkMismatch => "chain_link_mismatch",
+        }
+    }
+}

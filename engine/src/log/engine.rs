@@ -1,0 +1,297 @@
+//! [`Engine`]: open, append, close. Reads are in `read.rs`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::{oneshot, watch};
+
+use super::append::{AppendTicket, Budget, Request};
+use super::commit::Sequencer;
+use super::sync::{Sealer, Syncer};
+use super::view::LogView;
+use crate::chain::ChainHead;
+use crate::config::{Durability, EngineConfig};
+use crate::error::{EngineError, IoContext, Result};
+use crate::event::PreparedEvent;
+use crate::limits::{BATCH_BYTES_MAX, BATCH_EVENTS_MAX};
+use crate::recovery::{self, RecoveryReport};
+use crate::storage::Storage;
+use crate::types::{Lsn, TenantId};
+
+/// State shared by the engine handle and its threads.
+pub(crate) struct Shared {
+    pub config: EngineConfig,
+    pub storage: Arc<dyn Storage>,
+    pub wal: PathBuf,
+    pub view: RwLock<Arc<LogView>>,
+    /// Highest LSN made durable by a completed fdatasync.
+    pub durable_lsn: AtomicU64,
+    /// Highest LSN published to readers; followers subscribe to it.
+    pub visible: watch::Sender<Lsn>,
+    /// Chain heads of what is published (readers' view; the sequencer keeps its own).
+    pub heads: RwLock<HashMap<TenantId, ChainHead>>,
+    pub budget: Budget,
+    poisoned: AtomicBool,
+    poison_cause: Mutex<Option<String>>,
+    pub read_only: Option<String>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("wal", &self.wal)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Refuses writes from now on; the first cause is kept.
+    pub fn poison(&self, cause: String) {
+        let mut slot = self.poison_cause.lock();
+        if slot.is_none() {
+            tracing::error!(%cause, "engine poisoned: writes are refused until restart");
+            *slot = Some(cause);
+        }
+        self.poisoned.store(true, Ordering::SeqCst);
+    }
+
+    /// The error every write gets when writes are refused, if they are.
+    pub fn write_refusal(&self) -> Option<EngineError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            let cause = self.poison_cause.lock().clone().unwrap_or_default();
+            return Some(EngineError::Poisoned { cause });
+        }
+        self.read_only.as_ref().map(|reason| EngineError::ReadOnly {
+            reason: reason.clone(),
+        })
+    }
+
+    pub fn snapshot(&self) -> Arc<LogView> {
+        self.view.read().clone()
+    }
+}
+
+/// Counters for metrics and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Highest durable LSN.
+    pub durable_lsn: Lsn,
+    /// Highest LSN visible to readers.
+    pub visible_lsn: Lsn,
+    /// Segments (sealed + active).
+    pub segments: usize,
+    /// Requests waiting for the writer.
+    pub queued_requests: usize,
+    /// Bytes waiting for the writer.
+    pub queued_bytes: usize,
+}
+
+/// The storage engine. Cheap to share (`Arc<Engine>`); every method takes `&self`.
+pub struct Engine {
+    shared: Arc<Shared>,
+    tx: Mutex<Option<crossbeam_channel::Sender<Request>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    _lock: Box<dyn fmt::Debug + Send + Sync>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("wal", &self.shared.wal)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens (or creates) the log in `config.data_dir`, recovering it first: a torn tail
+    /// is cut and kept aside, damage is reported (never repaired), missing or stale
+    /// indexes are rebuilt. See [`RecoveryReport`].
+    pub fn open(
+        config: EngineConfig,
+        storage: Arc<dyn Storage>,
+    ) -> Result<(Engine, RecoveryReport)> {
+        config.validate()?;
+        let wal = config.wal_dir();
+        storage.create_dir_all(&wal).ctx(&wal, "create dir")?;
+        let lock_path = config.data_dir.join("LOCK");
+        let lock = storage.lock(&lock_path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock => EngineError::Locked {
+                dir: config.data_dir.clone(),
+            },
+            _ => EngineError::Io {
+                path: lock_path.clone(),
+                op: "lock",
+                source: e,
+            },
+        })?;
+        if config.durability == Durability::None {
+            tracing::warn!("durability = none: acknowledged events are NOT synced to disk and a crash loses them; use only for benchmarks");
+        }
+        let rec = recovery::recover(&config, storage.as_ref())?;
+        let (visible, _) = watch::channel(Lsn(rec.next_lsn.0 - 1));
+        let shared = Arc::new(Shared {
+            budget: Budget::new(config.queue_requests_max, config.queue_bytes_max),
+            durable_lsn: AtomicU64::new(rec.next_lsn.0 - 1),
+            visible,
+            heads: RwLock::new(rec.heads.clone()),
+            view: RwLock::new(Arc::new(LogView::default())),
+            poisoned: AtomicBool::new(false),
+            poison_cause: Mutex::new(None),
+            read_only: rec.read_only.clone(),
+            wal,
+            storage,
+            config,
+        });
+        let report = rec.report.clone();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let (sync_tx, sync_rx) = crossbeam_channel::bounded(64);
+        let (seal_tx, seal_rx) = crossbeam_channel::unbounded();
+        let (sequencer, syncer) = Sequencer::start(shared.clone(), rx, sync_tx, rec)?;
+        let syncer = Syncer::new(shared.clone(), sync_rx, seal_tx, syncer);
+        let sealer = Sealer::new(shared.clone(), seal_rx);
+        let threads = vec![
+            spawn("sealog-sequencer", move || sequencer.run())?,
+            spawn("sealog-syncer", move || syncer.run())?,
+            spawn("sealog-sealer", move || sealer.run())?,
+        ];
+        let engine = Engine {
+            shared,
+            tx: Mutex::new(Some(tx)),
+            threads: Mutex::new(threads),
+            _lock: lock,
+        };
+        Ok((engine, report))
+    }
+
+    /// Queues an append and returns at once with a ticket, or [`EngineError::Busy`] when
+    /// the queue is full (shed load; never grows memory without bound).
+    pub fn try_submit(
+        &self,
+        tenant: &TenantId,
+        events: Vec<PreparedEvent>,
+    ) -> Result<AppendTicket> {
+        self.submit_inner(tenant, events, false)
+    }
+
+    /// Queues an append, waiting for room in the queue if it is full.
+    pub fn submit(&self, tenant: &TenantId, events: Vec<PreparedEvent>) -> Result<AppendTicket> {
+        self.submit_inner(tenant, events, true)
+    }
+
+    /// Appends and waits: returns once every event of the request is durable (per the
+    /// durability policy). The request is atomic: after a crash either all of its events
+    /// are in the log or none is.
+    pub fn append(&self, tenant: &TenantId, events: Vec<PreparedEvent>) -> Result<Vec<Appended>> {
+        self.submit(tenant, events)?.wait()
+    }
+
+    fn submit_inner(
+        &self,
+        tenant: &TenantId,
+        events: Vec<PreparedEvent>,
+        wait: bool,
+    ) -> Result<AppendTicket> {
+        let bytes: usize = events.iter().map(PreparedEvent::body_len_hint).sum();
+        if events.is_empty() || events.len() > BATCH_EVENTS_MAX || bytes > BATCH_BYTES_MAX {
+            return Err(EngineError::BatchBounds {
+                events: events.len(),
+                bytes,
+                events_max: BATCH_EVENTS_MAX,
+                bytes_max: BATCH_BYTES_MAX,
+            });
+        }
+        if let Some(refusal) = self.shared.write_refusal() {
+            return Err(refusal);
+        }
+        let tx = self.tx.lock().clone().ok_or(EngineError::Closed)?;
+        self.shared.budget.acquire(bytes, wait)?;
+        let (reply, rx) = oneshot::channel();
+        let request = Request {
+            tenant: tenant.clone(),
+            events,
+            bytes,
+            reply,
+        };
+        if tx.send(request).is_err() {
+            self.shared.budget.release(1, bytes);
+            return Err(EngineError::Closed);
+        }
+        Ok(AppendTicket { rx })
+    }
+
+    /// Waits for queued appends, syncs, and stops the engine's threads. Later appends
+    /// fail with [`EngineError::Closed`]. Also done on drop.
+    pub fn close(&self) {
+        drop(self.tx.lock().take());
+        for t in self.threads.lock().drain(..) {
+            let _ = t.join();
+        }
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> EngineStats {
+        let (queued_requests, queued_bytes) = self.shared.budget.queued();
+        EngineStats {
+            durable_lsn: Lsn(self.shared.durable_lsn.load(Ordering::SeqCst)),
+            visible_lsn: *self.shared.visible.borrow(),
+            segments: self.shared.snapshot().segments.len(),
+            queued_requests,
+            queued_bytes,
+        }
+    }
+
+    /// A receiver that changes whenever new events become visible (highest visible LSN).
+    pub fn subscribe(&self) -> watch::Receiver<Lsn> {
+        self.shared.visible.subscribe()
+    }
+
+    /// Why writes are refused, if they are (poisoned or damaged log).
+    pub fn write_refusal(&self) -> Option<EngineError> {
+        self.shared.write_refusal()
+    }
+
+    /// The tenant's newest durable event (seq 0 when it has none).
+    pub fn chain_head(&self, tenant: &TenantId) -> ChainHead {
+        self.shared
+            .heads
+            .read()
+            .get(tenant)
+            .copied()
+            .unwrap_or(ChainHead::EMPTY)
+    }
+
+    /// Every tenant with at least one event, sorted.
+    pub fn tenants(&self) -> Vec<TenantId> {
+        let mut t: Vec<TenantId> = self.shared.heads.read().keys().cloned().collect();
+        t.sort();
+        t
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map_err(|source| EngineError::Io {
+            path: PathBuf::from(name),
+            op: "spawn thread",
+            source,
+        })
+}
+
+pub use super::append::Appended;
