@@ -24,6 +24,7 @@ pub mod segment;
 pub mod storage;
 pub mod time;
 pub mod types;
+pub mod verify;
 
 pub use config::{Durability, EngineConfig, OpenCheck};
 pub use error::{EngineError, Result};

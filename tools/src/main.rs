@@ -1,4 +1,38 @@
-//! sealog: the command-line tool.
+//! `sealog`: sealog's command-line tool.
+//!
+//! Offline work on a data directory (no server needed) and tools for benchmarks:
+//! `gen-events` (realistic events as NDJSON), `bench-engine` (the storage engine's
+//! figures). Every benchmark prints its figures last, as one line of `key=value` pairs.
 #![forbid(unsafe_code)]
 
-fn main() {}
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Debug, Parser)]
+#[command(name = "sealog", version, about = "sealog: tamper-evident audit log tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print realistic, deterministic audit events as NDJSON.
+    GenEvents(cmd::gen::Args),
+    /// Benchmark the storage engine: concurrent appends, recovery, verification scan.
+    BenchEngine(cmd::bench_engine::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::GenEvents(args) => cmd::gen::run(args),
+        Command::BenchEngine(args) => cmd::bench_engine::run(args),
+    }
+}

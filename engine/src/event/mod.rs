@@ -32,7 +32,7 @@ impl PreparedEvent {
         use std::io::Write;
         let _ = write!(
             out,
-            "{{\"created_at\":\"{}\",\"event_type\":\"{}\",\"id\":\"{}\",\"prev_hash\":\"{}\",\"seq\":{},\"severity\":\"info\",\"tenant_id\":\"{}\"}}",
+            "{{\"created_at\":\"{:?}\",\"event_type\":\"{}\",\"id\":\"{}\",\"prev_hash\":\"{}\",\"seq\":{},\"severity\":\"info\",\"tenant_id\":\"{}\"}}",
             s.created_at_us,
             self.event_type,
             s.id,
@@ -41,4 +41,30 @@ impl PreparedEvent {
             s.tenant
         );
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct StoredFields<'a> {
+    #[serde(borrow)]
+    pub created_at: &'a str,
+    #[serde(borrow)]
+    pub id: &'a str,
+    #[serde(borrow)]
+    pub prev_hash: &'a str,
+    pub seq: u64,
+    #[serde(borrow, rename = "tenant_id")]
+    pub tenant_id: &'a str,
+}
+
+#[derive(Debug)]
+pub struct BodyError(pub String);
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub fn server_fields(body: &[u8]) -> Result<StoredFields<'_>, BodyError> {
+    serde_json::from_slice(body).map_err(|e| BodyError(e.to_string()))
 }

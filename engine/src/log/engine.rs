@@ -89,6 +89,9 @@ pub struct EngineStats {
     pub queued_requests: usize,
     /// Bytes waiting for the writer.
     pub queued_bytes: usize,
+    /// Bytes of segment data readers can see (headers, frames, seals; not the
+    /// preallocated zeros of the active segment).
+    pub log_bytes: u64,
 }
 
 /// The storage engine. Cheap to share (`Arc<Engine>`); every method takes `&self`.
@@ -236,12 +239,14 @@ impl Engine {
     /// Current counters.
     pub fn stats(&self) -> EngineStats {
         let (queued_requests, queued_bytes) = self.shared.budget.queued();
+        let view = self.shared.snapshot();
         EngineStats {
             durable_lsn: Lsn(self.shared.durable_lsn.load(Ordering::SeqCst)),
             visible_lsn: *self.shared.visible.borrow(),
-            segments: self.shared.snapshot().segments.len(),
+            segments: view.segments.len(),
             queued_requests,
             queued_bytes,
+            log_bytes: view.segments.iter().map(|s| s.data_len()).sum(),
         }
     }
 

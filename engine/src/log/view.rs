@@ -55,6 +55,17 @@ impl Segment {
         }
     }
 
+    /// Bytes of data readers can see in this segment.
+    pub fn data_len(&self) -> u64 {
+        match self {
+            Segment::Active(a) => {
+                let inner = a.inner.read();
+                inner.chunks.last().map_or(crate::segment::SEGMENT_HEADER_BYTES as u64, |(start, c)| start + c.len() as u64)
+            }
+            Segment::Sealed(s) => s.bytes.len() as u64,
+        }
+    }
+
     /// Runs `f` with this segment's index.
     pub fn with_index<R>(&self, f: impl FnOnce(&dyn IndexLookup) -> R) -> R {
         match self {
