@@ -15,6 +15,9 @@
 //! ([`FaultyStorage::fail_matching`]). Every random choice comes from one ChaCha8 stream
 //! seeded by [`seeded`] or [`FaultyStorage::with_seed`], so the same seed and the same
 //! operations give the same bytes.
+//!
+//! Hidden from the docs: test support, public only for the engine's integration tests.
+#![doc(hidden)]
 
 mod disk;
 mod file;
@@ -156,7 +159,9 @@ impl FaultyStorage {
     /// A killed process (SIGKILL): the page cache survives, so names and bytes stay as they
     /// are (and are no more durable than before); only handles die and locks are released.
     pub fn crash_keep_all(&self) {
-        self.disk().kill();
+        let mut disk = self.disk();
+        disk.kill();
+        disk.collect_garbage();
     }
 
     /// Mutating operations attempted so far, failed ones included. A test can count the

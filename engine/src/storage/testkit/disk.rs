@@ -273,6 +273,19 @@ impl Disk {
         self.epoch += 1;
         self.locks.clear();
     }
+
+    /// Forgets files no name (current or durable) refers to any more: after a kill no
+    /// handle can reach them. A file named only in the durable namespace stays, since
+    /// a crash brings it back.
+    pub(super) fn collect_garbage(&mut self) {
+        let named: BTreeSet<InodeId> = self
+            .names
+            .values()
+            .chain(self.durable_names.values())
+            .copied()
+            .collect();
+        self.inodes.retain(|id, _| named.contains(id));
+    }
 }
 
 /// Decides what a crash keeps of one unsynced change and applies that to `durable`.

@@ -147,14 +147,24 @@ fn sync_dir_covers_only_its_directory() {
 #[test]
 fn crash_keep_all_keeps_everything_but_makes_nothing_durable() {
     let (disk, f) = disk_with(5, b"synced");
+    let old = disk.create_new(p("data/old")).unwrap();
+    old.write_all_at(b"old", 0).unwrap();
+    old.sync_data().unwrap();
+    disk.sync_dir(p(DIR)).unwrap();
+    disk.remove(p("data/old")).unwrap();
     f.write_all_at(b"+unsynced", 6).unwrap();
     disk.create_new(p("data/new")).unwrap();
     disk.crash_keep_all();
-    assert!(f.size().is_err(), "handles die");
+    assert!(f.size().is_err() && old.size().is_err(), "handles die");
     assert_eq!(read_all(&disk, SEG), b"synced+unsynced");
-    assert!(disk.exists(p("data/new")).unwrap());
+    assert_eq!(disk.list(p(DIR)).unwrap(), ["000001.seg", "new"]);
     disk.crash();
-    assert!(!disk.exists(p("data/new")).unwrap());
+    assert_eq!(disk.list(p(DIR)).unwrap(), ["000001.seg", "old"]);
+    assert_eq!(
+        read_all(&disk, "data/old"),
+        b"old",
+        "the removal was never dir-synced"
+    );
 }
 
 #[test]
