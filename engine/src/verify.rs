@@ -150,7 +150,7 @@ impl Engine {
                         lsn,
                         segment,
                         offset,
-                        id: None,
+                        id: self.indexed_id(lsn),
                         tenant: None,
                         seq: None,
                         kind: FaultKind::Unreadable(e.to_string()),

@@ -276,6 +276,18 @@ impl MappedIndex {
         None
     }
 
+    /// The id of record `i`: a linear search of the I table (for damage reports only).
+    pub fn id_of(&self, i: u64) -> Option<[u8; 16]> {
+        (0..self.ids).find_map(|k| {
+            let at = self.i_at + k as usize * I_BYTES;
+            (u32_at(&self.bytes, at + 16) as u64 == i).then(|| {
+                let mut id = [0u8; 16];
+                id.copy_from_slice(&self.bytes[at..at + 16]);
+                id
+            })
+        })
+    }
+
     fn t_entry(&self, t: u64) -> &[u8] {
         let at = self.t_at + t as usize * T_BYTES;
         &self.bytes[at..at + T_BYTES]

@@ -38,7 +38,7 @@ pub const DAMAGED: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct MemIndex {
     first_lsn: Lsn,
-    recs: Vec<(u32, u32, i64)>,
+    recs: Vec<(u32, u32, i64, [u8; 16])>,
     ids: HashMap<[u8; 16], u32>,
     tenants: HashMap<String, u32>,
     runs: Vec<Run>,
@@ -87,7 +87,7 @@ impl MemIndex {
 
     /// Adds the next record (LSN `next_lsn()`).
     pub fn push(&mut self, tenant: &str, rec: &MemRec) -> Result<(), PushFault> {
-        if let Some(&(_, _, last)) = self.recs.last() {
+        if let Some(&(_, _, last, _)) = self.recs.last() {
             if rec.created_at_us < last {
                 return Err(PushFault::TimeBackwards);
             }
@@ -115,7 +115,7 @@ impl MemIndex {
                 });
             }
         }
-        self.recs.push((rec.offset, rec.len, rec.created_at_us));
+        self.recs.push((rec.offset, rec.len, rec.created_at_us, rec.id));
         // A duplicate id (astronomically unlikely for UUIDv7, or a tampered log) keeps
         // the first: look-ups by id are answered by the earlier event.
         self.ids.entry(rec.id).or_insert(no);
@@ -124,12 +124,17 @@ impl MemIndex {
 
     /// Record `i`.
     pub fn rec(&self, i: u64) -> Option<RecLoc> {
-        let &(offset, len, created_at_us) = self.recs.get(usize::try_from(i).ok()?)?;
+        let &(offset, len, created_at_us, _) = self.recs.get(usize::try_from(i).ok()?)?;
         Some(RecLoc {
             offset: offset as u64,
             len,
             created_at_us,
         })
+    }
+
+    /// The id of record `i` (zero for a damage placeholder).
+    pub fn id_of(&self, i: u64) -> Option<[u8; 16]> {
+        self.recs.get(usize::try_from(i).ok()?).map(|r| r.3)
     }
 
     /// Record number of an id.
@@ -149,7 +154,7 @@ impl MemIndex {
 
     /// First record at or after time `t`.
     pub fn lower_bound_time(&self, t: i64) -> u64 {
-        self.recs.partition_point(|&(_, _, c)| c < t) as u64
+        self.recs.partition_point(|&(_, _, c, _)| c < t) as u64
     }
 
     /// A tenant's run.
@@ -176,7 +181,7 @@ impl MemIndex {
     pub fn push_damaged(&mut self, offset: u32, count: u64) {
         let created = self.recs.last().map_or(i64::MIN, |r| r.2);
         for _ in 0..count {
-            self.recs.push((offset, 0, created));
+            self.recs.push((offset, 0, created, [0; 16]));
         }
     }
 

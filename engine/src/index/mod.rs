@@ -54,6 +54,8 @@ pub trait IndexLookup {
     fn count(&self) -> u64;
     /// Record `i` (0-based, LSN order).
     fn rec(&self, i: u64) -> Option<RecLoc>;
+    /// The id of record `i` (for damage reports; may be slow).
+    fn id_of(&self, i: u64) -> Option<[u8; 16]>;
     /// Record number of an event id.
     fn find_id(&self, id: &[u8; 16]) -> Option<u64>;
     /// Record number of a tenant's seq.
@@ -91,6 +93,9 @@ macro_rules! delegate_lookup {
             }
             fn find_id(&self, id: &[u8; 16]) -> Option<u64> {
                 <$t>::find_id(self, id)
+            }
+            fn id_of(&self, i: u64) -> Option<[u8; 16]> {
+                <$t>::id_of(self, i)
             }
             fn find_seq(&self, tenant: &str, seq: Seq) -> Option<u64> {
                 <$t>::find_seq(self, tenant, seq)

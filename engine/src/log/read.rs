@@ -52,6 +52,11 @@ impl StoredEvent {
         &self.frame[self.body.clone()]
     }
 
+    /// Byte offset of the body inside the segment file.
+    pub fn body_offset(&self) -> u64 {
+        self.offset + self.body.start as u64
+    }
+
     /// The body as shared bytes (zero-copy).
     pub fn body_bytes(&self) -> Bytes {
         self.frame.slice(self.body.clone())
@@ -203,6 +208,15 @@ impl Engine {
             }
         }
         Ok(None)
+    }
+
+    /// The id the index records for `lsn`, without reading the event (to name a damaged
+    /// event whose frame cannot be trusted).
+    pub fn indexed_id(&self, lsn: Lsn) -> Option<uuid::Uuid> {
+        let view = self.shared().snapshot();
+        let i = view.segment_of_lsn(lsn)?;
+        let id = view.segments[i].with_index(|ix| ix.id_of(lsn.0 - ix.first_lsn().0))?;
+        (id != [0; 16]).then(|| uuid::Uuid::from_bytes(id))
     }
 
     /// The first LSN whose `created_at_us >= t` (one past the last LSN if none), using

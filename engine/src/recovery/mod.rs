@@ -151,7 +151,7 @@ fn open_segment(
     // Not sealed: the active segment, or (not last) damage. Read it whole.
     let mut bytes = vec![0u8; size as usize];
     file.read_exact_at(&mut bytes, 0).ctx(&path, "read")?;
-    let walk = scan::walk(&bytes, id, header.first_lsn, is_last);
+    let walk = scan::walk(&bytes, id, header.first_lsn, is_last, false);
     Ok(Opened::Active {
         id,
         path,
@@ -214,7 +214,7 @@ fn open_sealed(
         }
     }
     // Walk the frames: to rebuild the index, or to locate the damage.
-    let walk = scan::walk(&bytes, id, header.first_lsn, false);
+    let walk = scan::walk(&bytes, id, header.first_lsn, false, !intact);
     let mut damage = walk.damage;
     if !intact && damage.is_empty() {
         damage.push(Damage {
@@ -261,6 +261,18 @@ fn open_sealed(
         damage,
         identity_lost,
     })
+}
+
+/// Names the event of each single-LSN damage from the index, when it knows it.
+fn name_damaged_events(damage: &mut [Damage], index: &dyn IndexLookup) {
+    for d in damage.iter_mut().filter(|d| d.id.is_none()) {
+        if let Some((a, b)) = d.lsns {
+            if a == b {
+                let id = a.0.checked_sub(index.first_lsn().0).and_then(|i| index.id_of(i));
+                d.id = id.filter(|id| *id != [0; 16]).map(uuid::Uuid::from_bytes);
+            }
+        }
+    }
 }
 
 /// Joins one opened segment to the log: LSN continuity, chain heads, report.

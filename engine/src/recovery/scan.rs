@@ -52,6 +52,7 @@ pub(crate) fn walk(
         damage: Vec::new(),
         lost_lsns: 0,
         identity_lost: false,
+        check_hashes,
     };
     let mut pos = crate::segment::SEGMENT_HEADER_BYTES;
     loop {
@@ -101,10 +102,20 @@ struct Walker<'a> {
     damage: Vec<Damage>,
     lost_lsns: u64,
     identity_lost: bool,
+    check_hashes: bool,
 }
 
 impl Walker<'_> {
     fn accept(&mut self, ev: &EventRecord<'_>, pos: usize, next: usize) {
+        if self.check_hashes && crate::chain::body_hash(ev.body) != ev.hash {
+            self.damage.push(Damage {
+                segment: self.segment,
+                offset: pos as u64,
+                lsns: Some((ev.lsn, ev.lsn)),
+                id: Some(uuid::Uuid::from_bytes(ev.id)),
+                why: "event body does not match its stored hash (altered, CRC fixed up)".into(),
+            });
+        }
         let rec = MemRec {
             offset: pos as u32,
             len: (next - pos) as u32,
