@@ -70,3 +70,25 @@ const _: () = assert!(RECORD_BYTES_MAX as u64 * 64 <= SEGMENT_BYTES_MAX);
 const _: () = assert!(BATCH_BYTES_MAX <= GROUP_COMMIT_BYTES_MAX);
 const _: () = assert!(SEGMENT_BYTES_MAX + GROUP_COMMIT_BYTES_MAX as u64 <= u32::MAX as u64);
 const _: () = assert!(EVENT_BYTES_MAX <= BATCH_BYTES_MAX);
+
+/// Characters in `event_type` (the spec's 1..128).
+pub const EVENT_TYPE_CHARS_MAX: usize = 128;
+/// Characters in the short code fields: `action`, `result`, `symbol`, `exchange`.
+pub const CODE_CHARS_MAX: usize = 64;
+/// Characters in identifiers and names: `user_id`, `user_name`, `actor_type`,
+/// `actor_role`, `session_id`, `request_id`, `table_name`, `record_id`, `entity_name`,
+/// `compliance_status`, `jurisdiction`, `regulatory_framework`, and a resolution's
+/// `resolved_by`.
+pub const NAME_CHARS_MAX: usize = 256;
+/// Characters in `user_agent`.
+pub const USER_AGENT_CHARS_MAX: usize = 1_024;
+/// Characters in `endpoint`.
+pub const ENDPOINT_CHARS_MAX: usize = 2_048;
+/// Characters in the prose fields: `event_description`, `error_code`, `error_message`,
+/// and a resolution's `resolution_notes`.
+pub const TEXT_CHARS_MAX: usize = 4_096;
+/// Characters in `stack_trace`.
+pub const STACK_TRACE_CHARS_MAX: usize = 65_536;
+/// Characters of an offending string echoed back in a 422 item's `input`; longer strings
+/// are cut there and end with `…`, so an error answer stays small.
+pub const ERROR_INPUT_CHARS_MAX: usize = 256;

@@ -101,7 +101,10 @@ impl Engine {
             .step_by(VERIFY_CHUNK_EVENTS as usize)
             .map(|a| Lsn(a)..Lsn((a + VERIFY_CHUNK_EVENTS).min(end.0)))
             .collect();
-        let outcomes: Vec<ChunkOutcome> = chunks.into_par_iter().map(|r| self.verify_chunk(r)).collect();
+        let outcomes: Vec<ChunkOutcome> = chunks
+            .into_par_iter()
+            .map(|r| self.verify_chunk(r))
+            .collect();
         let mut report = VerifyReport::default();
         let mut heads: HashMap<String, (Seq, [u8; 32])> = HashMap::new();
         for outcome in outcomes {
@@ -138,7 +141,9 @@ impl Engine {
                 }
                 Err(e) => {
                     let (segment, offset) = match &e {
-                        EngineError::Corrupt { segment, offset, .. } => (*segment, *offset),
+                        EngineError::Corrupt {
+                            segment, offset, ..
+                        } => (*segment, *offset),
                         _ => (SegmentId(0), 0),
                     };
                     let lsn = match &e {
@@ -210,17 +215,31 @@ fn body_link(ev: &StoredEvent) -> Result<[u8; 32], String> {
         return Err(format!("body seq {} but frame seq {}", f.seq, ev.seq));
     }
     if f.tenant_id != ev.tenant() {
-        return Err(format!("body tenant {:?} but frame tenant {:?}", f.tenant_id, ev.tenant()));
+        return Err(format!(
+            "body tenant {:?} but frame tenant {:?}",
+            f.tenant_id,
+            ev.tenant()
+        ));
     }
-    if f.id.as_bytes() != ev.id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).as_bytes() {
+    if f.id.as_bytes()
+        != ev
+            .id
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer())
+            .as_bytes()
+    {
         return Err(format!("body id {} but frame id {}", f.id, ev.id));
     }
     let mut created = [0u8; 27];
     crate::time::write_rfc3339_us(ev.created_at_us, &mut created);
     if f.created_at.as_bytes() != created {
-        return Err(format!("body created_at {} but frame time {}", f.created_at, ev.created_at_us));
+        return Err(format!(
+            "body created_at {} but frame time {}",
+            f.created_at, ev.created_at_us
+        ));
     }
     let mut prev = [0u8; 32];
-    hex::decode_to_slice(f.prev_hash, &mut prev).map_err(|_| format!("prev_hash {:?} is not 64 hex digits", f.prev_hash))?;
+    hex::decode_to_slice(f.prev_hash, &mut prev)
+        .map_err(|_| format!("prev_hash {:?} is not 64 hex digits", f.prev_hash))?;
     Ok(prev)
 }

@@ -25,7 +25,9 @@ fn build(dir: &Path) -> Acked {
     let mut acked = Acked::default();
     let (engine, _) = open(tiny_config(dir));
     for r in 0..300 {
-        acked.append(&engine, &tenant(["p", "q"][r % 2]), &format!("r{r}"), 3).unwrap();
+        acked
+            .append(&engine, &tenant(["p", "q"][r % 2]), &format!("r{r}"), 3)
+            .unwrap();
     }
     assert!(engine.stats().segments >= 4);
     acked
@@ -38,17 +40,33 @@ fn a_flipped_byte_in_a_sealed_segment_is_named_and_never_served() {
     let (target_tenant, target) = &acked.events[40];
     let (engine, _) = open(tiny_config(dir.path()));
     let ev = engine.get_by_lsn(target.lsn).unwrap().unwrap();
-    assert_eq!(ev.segment.0, 1, "event 40 lies in the first (sealed) segment");
+    assert_eq!(
+        ev.segment.0, 1,
+        "event 40 lies in the first (sealed) segment"
+    );
     drop(engine);
     let before = std::fs::read(segment_file(dir.path(), 1)).unwrap();
     flip(&segment_file(dir.path(), 1), ev.offset + 200);
 
     let (engine, report) = open(tiny_config(dir.path()));
-    let d = report.damage.iter().find(|d| d.lsns == Some((target.lsn, target.lsn))).expect("damage reported");
-    assert_eq!((d.segment.0, d.offset, d.id), (1, ev.offset, Some(target.id)), "{d}");
+    let d = report
+        .damage
+        .iter()
+        .find(|d| d.lsns == Some((target.lsn, target.lsn)))
+        .expect("damage reported");
+    assert_eq!(
+        (d.segment.0, d.offset, d.id),
+        (1, ev.offset, Some(target.id)),
+        "{d}"
+    );
     // The damaged event is refused, with its segment, offset and LSN; others are served.
     match engine.get_by_lsn(target.lsn) {
-        Err(EngineError::Corrupt { segment, offset, lsn, .. }) => {
+        Err(EngineError::Corrupt {
+            segment,
+            offset,
+            lsn,
+            ..
+        }) => {
             assert_eq!((segment.0, offset, lsn), (1, ev.offset, Some(target.lsn)));
         }
         other => panic!("damaged event served: {other:?}"),
@@ -57,15 +75,26 @@ fn a_flipped_byte_in_a_sealed_segment_is_named_and_never_served() {
     assert!(engine.get_by_id(&target.id).is_err());
     assert!(engine.get_by_lsn(Lsn(target.lsn.0 + 1)).unwrap().is_some());
     let verified = engine.verify(Lsn(1)..Lsn(u64::MAX));
-    let fault = verified.faults.iter().find(|f| f.lsn == target.lsn).expect("verify names it");
-    assert_eq!((fault.segment.0, fault.offset, fault.id), (1, ev.offset, Some(target.id)));
+    let fault = verified
+        .faults
+        .iter()
+        .find(|f| f.lsn == target.lsn)
+        .expect("verify names it");
+    assert_eq!(
+        (fault.segment.0, fault.offset, fault.id),
+        (1, ev.offset, Some(target.id))
+    );
     // Sealed-segment damage with an intact index keeps every chain head known: appends
     // continue. Nothing was rewritten.
     assert!(engine.write_refusal().is_none());
     drop(engine);
     let after = std::fs::read(segment_file(dir.path(), 1)).unwrap();
     assert_eq!(before.len(), after.len());
-    assert_eq!(before.iter().zip(&after).filter(|(a, b)| a != b).count(), 1, "open never repairs");
+    assert_eq!(
+        before.iter().zip(&after).filter(|(a, b)| a != b).count(),
+        1,
+        "open never repairs"
+    );
 }
 
 #[test]
@@ -77,13 +106,14 @@ fn an_edit_with_the_crc_fixed_up_is_caught_by_the_hash() {
     let ev = engine.get_by_lsn(target.lsn).unwrap().unwrap();
     let body_at = ev.body_offset() as usize;
     drop(engine);
-    // Change "k0" to "k9" inside the body's event_type and recompute the frame CRC.
+    // Change the request position digit inside the body's event_type ("….k1.n3" →
+    // "….k7.n3") and recompute the frame CRC, as a careful forger would.
     let path = segment_file(dir.path(), ev.segment.0);
     let mut bytes = std::fs::read(&path).unwrap();
     let body_len = ev.body().len();
     let body = &mut bytes[body_at..body_at + body_len];
-    let pos = body.windows(3).position(|w| w == b".k0").unwrap();
-    body[pos + 2] = b'9';
+    let pos = body.windows(2).position(|w| w == b".k").unwrap();
+    body[pos + 2] = if body[pos + 2] == b'7' { b'8' } else { b'7' };
     let frame = ev.offset as usize;
     let len = u32::from_le_bytes(bytes[frame..frame + 4].try_into().unwrap()) as usize;
     let mut h = crc32fast::Hasher::new();
@@ -94,14 +124,23 @@ fn an_edit_with_the_crc_fixed_up_is_caught_by_the_hash() {
 
     let (engine, report) = open(tiny_config(dir.path()));
     assert!(
-        report.damage.iter().any(|d| d.id == Some(target.id) && d.lsns == Some((target.lsn, target.lsn))),
+        report
+            .damage
+            .iter()
+            .any(|d| d.id == Some(target.id) && d.lsns == Some((target.lsn, target.lsn))),
         "open names the altered event: {:?}",
         report.damage
     );
-    assert!(matches!(engine.get_by_lsn(target.lsn), Err(EngineError::HashMismatch { .. })));
+    assert!(matches!(
+        engine.get_by_lsn(target.lsn),
+        Err(EngineError::HashMismatch { .. })
+    ));
     let verified = engine.verify(Lsn(1)..Lsn(u64::MAX));
     assert_eq!(verified.faults.len(), 1, "{:?}", verified.faults);
-    assert_eq!(verified.faults[0].kind, sealog_engine::verify::FaultKind::HashMismatch);
+    assert_eq!(
+        verified.faults[0].kind,
+        sealog_engine::verify::FaultKind::HashMismatch
+    );
     assert_eq!(verified.faults[0].id, Some(target.id));
 }
 
@@ -114,7 +153,9 @@ fn damage_inside_the_active_segment_is_not_mistaken_for_a_torn_tail() {
     {
         let (engine, _) = open(config.clone());
         for r in 0..20 {
-            acked.append(&engine, &tenant("only"), &format!("r{r}"), 2).unwrap();
+            acked
+                .append(&engine, &tenant("only"), &format!("r{r}"), 2)
+                .unwrap();
         }
     }
     let (_, target) = acked.events[5];
@@ -124,13 +165,31 @@ fn damage_inside_the_active_segment_is_not_mistaken_for_a_torn_tail() {
     flip(&segment_file(dir.path(), ev.segment.0), ev.offset + 120);
 
     let (engine, report) = open(config.clone());
-    assert!(report.torn.is_empty(), "synced bytes are never cut: {:?}", report.torn);
+    assert!(
+        report.torn.is_empty(),
+        "synced bytes are never cut: {:?}",
+        report.torn
+    );
     let d = &report.damage[0];
-    assert_eq!((d.offset, d.lsns), (ev.offset, Some((target.lsn, target.lsn))), "{d}");
+    assert_eq!(
+        (d.offset, d.lsns),
+        (ev.offset, Some((target.lsn, target.lsn))),
+        "{d}"
+    );
     // Its tenant cannot be trusted from a damaged frame: read-only, reads still work.
-    assert!(matches!(engine.append(&tenant("only"), vec![common::event(1)]), Err(EngineError::ReadOnly { .. })));
+    assert!(matches!(
+        engine.append(&tenant("only"), vec![common::event(1)]),
+        Err(EngineError::ReadOnly { .. })
+    ));
     assert!(engine.get_by_lsn(target.lsn).is_err());
-    assert_eq!(engine.get_by_seq(&tenant("only"), Seq(40)).unwrap().unwrap().lsn, Lsn(40));
+    assert_eq!(
+        engine
+            .get_by_seq(&tenant("only"), Seq(40))
+            .unwrap()
+            .unwrap()
+            .lsn,
+        Lsn(40)
+    );
     let last = engine.get_by_lsn(Lsn(40)).unwrap().unwrap();
     assert_eq!(last.hash, acked.events[39].1.hash);
 }

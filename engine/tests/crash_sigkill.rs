@@ -22,9 +22,14 @@ const TENANTS: [&str; 4] = ["t-a", "t-b", "t-c", "t-d"];
 /// As a normal test (no env var) it does nothing.
 #[test]
 fn crash_child_appender() {
-    let Ok(dir) = std::env::var(CHILD_DIR) else { return };
+    let Ok(dir) = std::env::var(CHILD_DIR) else {
+        return;
+    };
     let (engine, _) = common::open(common::tiny_config(std::path::Path::new(&dir)));
-    let child_id: u64 = std::env::var("SEALOG_CRASH_CHILD_ID").unwrap().parse().unwrap();
+    let child_id: u64 = std::env::var("SEALOG_CRASH_CHILD_ID")
+        .unwrap()
+        .parse()
+        .unwrap();
     std::thread::scope(|s| {
         for thread in 0..4u64 {
             let engine = &engine;
@@ -37,7 +42,13 @@ fn crash_child_appender() {
                     let events = (0..n).map(|k| common::tagged_event(&tag, k, n)).collect();
                     let acks = engine.append(&tenant, events).unwrap();
                     let last = acks.last().unwrap();
-                    let line = format!("ack {} {} {} {}\n", tenant, acks[0].seq, n, hex::encode(last.hash));
+                    let line = format!(
+                        "ack {} {} {} {}\n",
+                        tenant,
+                        acks[0].seq,
+                        n,
+                        hex::encode(last.hash)
+                    );
                     let mut out = std::io::stdout().lock();
                     out.write_all(line.as_bytes()).unwrap();
                     out.flush().unwrap();
@@ -49,8 +60,14 @@ fn crash_child_appender() {
 
 #[test]
 fn sigkill_at_random_moments_loses_nothing_acknowledged() {
-    let rounds: usize = std::env::var("SEALOG_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let seed: u64 = std::env::var("SEALOG_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
+    let rounds: usize = std::env::var("SEALOG_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let seed: u64 = std::env::var("SEALOG_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(rand::random);
     eprintln!("crash test seed={seed}; set SEALOG_SEED={seed} to replay the kill schedule");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();
@@ -60,7 +77,12 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let mut torn_cuts = 0;
     for round in 0..rounds {
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child_appender", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child_appender",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_DIR, dir.path())
             .env("SEALOG_CRASH_CHILD_ID", round.to_string())
             .stdout(Stdio::piped())
@@ -69,7 +91,10 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         // Wait until appends are under way, then kill at a random moment.
-        let first = lines.by_ref().map_while(Result::ok).find(|l| l.starts_with("ack "));
+        let first = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("ack "));
         std::thread::sleep(Duration::from_micros(rng.random_range(0..30_000)));
         child.kill().unwrap();
         child.wait().unwrap();
@@ -82,21 +107,42 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         }
         torn_cuts += check_log(dir.path(), &acked, round);
     }
-    eprintln!("{rounds} kills, {} acknowledged requests checked, {torn_cuts} torn tails cut", acked.len());
+    eprintln!(
+        "{rounds} kills, {} acknowledged requests checked, {torn_cuts} torn tails cut",
+        acked.len()
+    );
 }
 
 /// Reopens the log and checks every claim; returns how many torn tails were cut.
 fn check_log(dir: &std::path::Path, acked: &HashMap<(String, u64), String>, round: usize) -> usize {
     let (engine, report) = common::open(common::tiny_config(dir));
-    assert!(report.damage.is_empty(), "round {round}: damage after a SIGKILL: {:?}", report.damage);
+    assert!(
+        report.damage.is_empty(),
+        "round {round}: damage after a SIGKILL: {:?}",
+        report.damage
+    );
     for ((tenant, seq), hash) in acked {
-        let ev = engine.get_by_seq(&common::tenant(tenant), Seq(*seq)).unwrap();
-        let ev = ev.unwrap_or_else(|| panic!("round {round}: acknowledged {tenant} seq {seq} is missing"));
-        assert_eq!(&hex::encode(ev.hash), hash, "round {round}: {tenant} seq {seq} changed");
+        let ev = engine
+            .get_by_seq(&common::tenant(tenant), Seq(*seq))
+            .unwrap();
+        let ev = ev
+            .unwrap_or_else(|| panic!("round {round}: acknowledged {tenant} seq {seq} is missing"));
+        assert_eq!(
+            &hex::encode(ev.hash),
+            hash,
+            "round {round}: {tenant} seq {seq} changed"
+        );
     }
     let verified = engine.verify(Lsn(1)..Lsn(u64::MAX));
-    assert!(verified.faults.is_empty(), "round {round}: {:?}", verified.faults);
-    assert_eq!(verified.events, report.events, "round {round}: LSNs are not dense");
+    assert!(
+        verified.faults.is_empty(),
+        "round {round}: {:?}",
+        verified.faults
+    );
+    assert_eq!(
+        verified.events, report.events,
+        "round {round}: LSNs are not dense"
+    );
     // Requests are whole: every tag appears with all of its events.
     let mut requests: HashMap<String, (u64, u64)> = HashMap::new();
     for ev in engine.scan(Lsn(1)..Lsn(u64::MAX), ScanDirection::Forward, false) {

@@ -13,10 +13,15 @@ fn run(disk: &testkit::FaultyStorage, fail_at: Option<(u64, Fault)>) -> Acked {
     if let Some((k, fault)) = fail_at {
         disk.fail_op(k, fault);
     }
-    let Ok((engine, _)) = open_faulty(disk, faulty_config()) else { return acked };
+    let Ok((engine, _)) = open_faulty(disk, faulty_config()) else {
+        return acked;
+    };
     let ts = [tenant("x"), tenant("y"), tenant("z")];
     for r in 0..60usize {
-        if acked.append(&engine, &ts[r % 3], &format!("r{r}"), (r % 5 + 1) as u64).is_err() {
+        if acked
+            .append(&engine, &ts[r % 3], &format!("r{r}"), (r % 5 + 1) as u64)
+            .is_err()
+        {
             break;
         }
     }
@@ -37,9 +42,13 @@ fn failing_any_single_operation_loses_nothing_acknowledged() {
             let acked = run(&disk, Some((k, fault)));
             disk.crash();
             disk.clear_faults();
-            let (engine, _) = open_faulty(&disk, faulty_config())
-                .unwrap_or_else(|e| panic!("seed {seed}: op {k} failing with {fault:?}: reopen failed: {e}"));
-            acked.check(&engine, &format!("seed {seed}: op {k} failing with {fault:?}"));
+            let (engine, _) = open_faulty(&disk, faulty_config()).unwrap_or_else(|e| {
+                panic!("seed {seed}: op {k} failing with {fault:?}: reopen failed: {e}")
+            });
+            acked.check(
+                &engine,
+                &format!("seed {seed}: op {k} failing with {fault:?}"),
+            );
         }
     }
 }

@@ -18,11 +18,21 @@ fn scenario(kind: OpKind, fault: Fault) {
         acked.append(&engine, &t, &format!("ok{r}"), 4).unwrap();
     }
     disk.fail_matching(kind, ".seg", fault);
-    let err = Acked::default().append(&engine, &t, "failing", 3).unwrap_err();
-    assert!(matches!(err, EngineError::Poisoned { .. }), "seed {seed}: {err}");
+    let err = Acked::default()
+        .append(&engine, &t, "failing", 3)
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Poisoned { .. }),
+        "seed {seed}: {err}"
+    );
     // Poisoned: later appends fail at once, with the cause.
-    let later = Acked::default().append(&engine, &t, "later", 1).unwrap_err();
-    assert!(matches!(&later, EngineError::Poisoned { cause } if !cause.is_empty()), "{later}");
+    let later = Acked::default()
+        .append(&engine, &t, "later", 1)
+        .unwrap_err();
+    assert!(
+        matches!(&later, EngineError::Poisoned { cause } if !cause.is_empty()),
+        "{later}"
+    );
     assert!(engine.write_refusal().is_some());
     // Reads still work.
     acked.check(&engine, &format!("seed {seed}, poisoned"));

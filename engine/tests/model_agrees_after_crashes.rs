@@ -32,7 +32,11 @@ fn op() -> impl Strategy<Value = Op> {
 fn check(engine: &Engine, model: &HashMap<String, Vec<[u8; 32]>>) {
     for (t, hashes) in model {
         let tid = tenant(t);
-        assert_eq!(engine.chain_head(&tid).seq, Seq(hashes.len() as u64), "tenant {t}");
+        assert_eq!(
+            engine.chain_head(&tid).seq,
+            Seq(hashes.len() as u64),
+            "tenant {t}"
+        );
         for (i, h) in hashes.iter().enumerate() {
             let ev = engine.get_by_seq(&tid, Seq(i as u64 + 1)).unwrap().unwrap();
             assert_eq!(&ev.hash, h);
@@ -40,7 +44,10 @@ fn check(engine: &Engine, model: &HashMap<String, Vec<[u8; 32]>>) {
     }
     let report = engine.verify(Lsn(1)..Lsn(u64::MAX));
     assert!(report.faults.is_empty(), "{:?}", report.faults);
-    assert_eq!(report.events, model.values().map(|v| v.len() as u64).sum::<u64>());
+    assert_eq!(
+        report.events,
+        model.values().map(|v| v.len() as u64).sum::<u64>()
+    );
 }
 
 proptest! {

@@ -21,7 +21,14 @@ fn unsynced_appends_are_cut_whole_at_power_loss() {
         let (engine, _) = open_faulty(&disk, faulty_config()).unwrap();
         let ts = [tenant("a"), tenant("b")];
         for r in 0..rng.random_range(1..30) {
-            acked.append(&engine, &ts[r % 2], &format!("s{round}.{r}"), rng.random_range(1..8)).unwrap();
+            acked
+                .append(
+                    &engine,
+                    &ts[r % 2],
+                    &format!("s{round}.{r}"),
+                    rng.random_range(1..8),
+                )
+                .unwrap();
         }
         drop(engine);
         // Now appends that are acknowledged without fdatasync (durability none): a
@@ -31,19 +38,35 @@ fn unsynced_appends_are_cut_whole_at_power_loss() {
         let (engine, _) = open_faulty(&disk, config).unwrap();
         for r in 0..rng.random_range(1..20) {
             let mut unsynced = Acked::default();
-            unsynced.append(&engine, &ts[r % 2], &format!("u{round}.{r}"), rng.random_range(1..8)).unwrap();
+            unsynced
+                .append(
+                    &engine,
+                    &ts[r % 2],
+                    &format!("u{round}.{r}"),
+                    rng.random_range(1..8),
+                )
+                .unwrap();
         }
         disk.crash();
         drop(engine);
         let (engine, report) = open_faulty(&disk, faulty_config()).unwrap();
-        assert!(report.damage.is_empty(), "seed {seed} round {round}: {:?}", report.damage);
+        assert!(
+            report.damage.is_empty(),
+            "seed {seed} round {round}: {:?}",
+            report.damage
+        );
         for cut in &report.torn {
-            assert!(disk.contents(&cut.saved_to).unwrap().len() as u64 == cut.bytes, "cut bytes are kept");
+            assert!(
+                disk.contents(&cut.saved_to).unwrap().len() as u64 == cut.bytes,
+                "cut bytes are kept"
+            );
             cuts += 1;
         }
         acked.check(&engine, &format!("seed {seed} round {round}"));
         // The log goes on.
-        acked.append(&engine, &ts[0], &format!("after{round}"), 3).unwrap();
+        acked
+            .append(&engine, &ts[0], &format!("after{round}"), 3)
+            .unwrap();
         acked.check(&engine, &format!("seed {seed} round {round}, after"));
     }
     eprintln!("{cuts} torn tails cut");
@@ -58,11 +81,16 @@ fn a_batch_whose_fsync_failed_is_never_half_visible_after_power_loss() {
         let (engine, _) = open_faulty(&disk, faulty_config()).unwrap();
         let t = tenant("solo");
         for r in 0..(round % 7 + 1) {
-            acked.append(&engine, &t, &format!("ok{round}.{r}"), 5).unwrap();
+            acked
+                .append(&engine, &t, &format!("ok{round}.{r}"), 5)
+                .unwrap();
         }
         disk.fail_matching(OpKind::Sync, ".seg", Fault::SyncFail);
         let failed = Acked::default().append(&engine, &t, &format!("bad{round}"), 9);
-        assert!(failed.is_err(), "an append whose fsync failed must not be acknowledged");
+        assert!(
+            failed.is_err(),
+            "an append whose fsync failed must not be acknowledged"
+        );
         disk.crash();
         drop(engine);
         let (engine, _) = open_faulty(&disk, faulty_config()).unwrap();

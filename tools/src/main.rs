@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 mod cmd;
 
 #[derive(Debug, Parser)]
-#[command(name = "sealog", version, about = "sealog: tamper-evident audit log tools")]
+#[command(
+    name = "sealog",
+    version,
+    about = "sealog: tamper-evident audit log tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

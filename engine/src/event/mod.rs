@@ -1,70 +1,44 @@
-//! The audit event: strict JSON input, validation, canonical (RFC 8785) form.
-//! (Temporary stand-in while the real module is written.)
-#![allow(missing_docs)]
+//! The audit event: strict JSON input, validation, and its canonical (RFC 8785) form.
+//!
+//! Ingest: [`prepare_event`] (or [`prepare_value`] for a batch element) parses with the
+//! strict reader in [`json`], applies every rule of the event spec and returns either a
+//! [`PreparedEvent`] (the client's members, already canonical) or every problem found as
+//! [`FieldError`]s shaped like pydantic v2 422 items. The writer thread completes a
+//! prepared event with [`PreparedEvent::write_body`], which adds `created_at`, `id`,
+//! `prev_hash`, `seq` and `tenant_id` at their sorted places: the result is exactly the
+//! RFC 8785 ([`jcs`]) form of the stored object, and `hash` = lowercase hex SHA-256 of
+//! those bytes. Reads go through the body scanner: [`server_fields`] and [`top_level_members`]
+//! scan a stored body without trusting it, and [`write_returned`] splices in `hash`,
+//! `is_resolved` and the resolution overlay, so the returned object minus those keys
+//! canonicalizes back to the hashed bytes.
+//!
+//! Error kinds (`FieldError::kind`): `json_invalid`, `dict_type`, `missing`,
+//! `extra_forbidden` (unknown fields, and fields the server sets), `string_type`,
+//! `string_too_short`, `string_too_long`, `string_pattern_mismatch`, `enum`,
+//! `ip_any_address`, `decimal_type`, `decimal_parsing`, `greater_than_equal`,
+//! `list_type`, `too_long`, `datetime_type`, `datetime_parsing`, `int_too_big`,
+//! `finite_number`, `value_error`.
 
-#[derive(Debug)]
-pub struct ServerFields<'a> {
-    pub created_at_us: i64,
-    pub id: uuid::Uuid,
-    pub prev_hash: &'a [u8; 32],
-    pub seq: u64,
-    pub tenant: &'a str,
-}
+mod body;
+mod error;
+pub(crate) mod fields;
+pub mod jcs;
+pub mod json;
+mod keys;
+mod prepared;
+mod reader;
+mod returned;
+mod rules;
+pub(crate) mod scan;
+mod skip;
+mod validate;
 
-#[derive(Debug, Clone)]
-pub struct PreparedEvent {
-    event_type: String,
-}
+#[cfg(test)]
+mod tests;
 
-impl PreparedEvent {
-    pub fn stub(event_type: &str) -> Self {
-        PreparedEvent {
-            event_type: event_type.to_owned(),
-        }
-    }
-    pub fn body_len_hint(&self) -> usize {
-        200 + self.event_type.len()
-    }
-    pub fn event_type(&self) -> &str {
-        &self.event_type
-    }
-    pub fn write_body(&self, s: &ServerFields<'_>, out: &mut Vec<u8>) {
-        use std::io::Write;
-        let _ = write!(
-            out,
-            "{{\"created_at\":\"{:?}\",\"event_type\":\"{}\",\"id\":\"{}\",\"prev_hash\":\"{}\",\"seq\":{},\"severity\":\"info\",\"tenant_id\":\"{}\"}}",
-            s.created_at_us,
-            self.event_type,
-            s.id,
-            hex::encode(s.prev_hash),
-            s.seq,
-            s.tenant
-        );
-    }
-}
-
-#[derive(Debug, serde::Deserialize)]
-pub struct StoredFields<'a> {
-    #[serde(borrow)]
-    pub created_at: &'a str,
-    #[serde(borrow)]
-    pub id: &'a str,
-    #[serde(borrow)]
-    pub prev_hash: &'a str,
-    pub seq: u64,
-    #[serde(borrow, rename = "tenant_id")]
-    pub tenant_id: &'a str,
-}
-
-#[derive(Debug)]
-pub struct BodyError(pub String);
-
-impl std::fmt::Display for BodyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-pub fn server_fields(body: &[u8]) -> Result<StoredFields<'_>, BodyError> {
-    serde_json::from_slice(body).map_err(|e| BodyError(e.to_string()))
-}
+pub use body::{server_fields, top_level_members, BodyError, StoredFields};
+pub use error::FieldError;
+pub use json::{JsonError, Loc, Value};
+pub use prepared::{PreparedEvent, ServerFields};
+pub use returned::{write_returned, Overlay};
+pub use validate::{prepare_event, prepare_resolution, prepare_value};

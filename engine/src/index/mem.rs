@@ -115,7 +115,8 @@ impl MemIndex {
                 });
             }
         }
-        self.recs.push((rec.offset, rec.len, rec.created_at_us, rec.id));
+        self.recs
+            .push((rec.offset, rec.len, rec.created_at_us, rec.id));
         // A duplicate id (astronomically unlikely for UUIDv7, or a tampered log) keeps
         // the first: look-ups by id are answered by the earlier event.
         self.ids.entry(rec.id).or_insert(no);

@@ -276,15 +276,22 @@ impl Sequencer {
         uuid::Builder::from_unix_timestamp_millis(ms, &random).into_uuid()
     }
 
-    /// Writes the batch with one positional write and hands it to the syncer.
+    /// Writes the batch with one positional write and hands it to the syncer. If the
+    /// write fails, the batch's appenders get the error and the engine is poisoned: the
+    /// file may hold part of the batch, which only recovery can sort out.
     fn flush(&mut self, batch: Batch) -> Result<()> {
         if batch.acks.is_empty() {
             return Ok(());
         }
-        self.active
-            .file
-            .write_all_at(&batch.buf, batch.start)
-            .ctx(&self.active.path, "write")?;
+        let written = self.active.file.write_all_at(&batch.buf, batch.start);
+        if let Err(e) = written.ctx(&self.active.path, "write") {
+            let cause = e.to_string();
+            self.shared.poison(cause.clone());
+            for (reply, _) in batch.acks {
+                let _ = reply.send(Err(refused(&cause)));
+            }
+            return Err(e);
+        }
         self.active.pos += batch.buf.len() as u64;
         self.active.records += batch.entries.len() as u64;
         let job = SyncJob::Batch {

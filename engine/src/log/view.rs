@@ -60,7 +60,12 @@ impl Segment {
         match self {
             Segment::Active(a) => {
                 let inner = a.inner.read();
-                inner.chunks.last().map_or(crate::segment::SEGMENT_HEADER_BYTES as u64, |(start, c)| start + c.len() as u64)
+                inner
+                    .chunks
+                    .last()
+                    .map_or(crate::segment::SEGMENT_HEADER_BYTES as u64, |(start, c)| {
+                        start + c.len() as u64
+                    })
             }
             Segment::Sealed(s) => s.bytes.len() as u64,
         }

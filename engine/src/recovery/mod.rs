@@ -120,6 +120,8 @@ enum Opened {
         walk: scan::Walk,
         bytes: Vec<u8>,
     },
+    /// A last segment whose creation never finished: no frame was written to it.
+    Unfinished { id: SegmentId, path: PathBuf },
 }
 
 fn open_segment(
@@ -134,7 +136,24 @@ fn open_segment(
     let size = file.size().ctx(&path, "stat")?;
     let mut head = vec![0u8; SEGMENT_HEADER_BYTES.min(size as usize)];
     file.read_exact_at(&mut head, 0).ctx(&path, "read")?;
-    let header = SegmentHeader::decode(&head, &path)?;
+    let header = match SegmentHeader::decode(&head, &path) {
+        Ok(header) => header,
+        // The last segment's creation may have been interrupted (create, write header,
+        // preallocate, fsync, fsync dir): no frame is ever written before that finished,
+        // so a bad header followed only by zeros is an unfinished creation, not damage.
+        Err(e) if is_last => {
+            let mut bytes = vec![0u8; size as usize];
+            file.read_exact_at(&mut bytes, 0).ctx(&path, "read")?;
+            if bytes
+                .get(SEGMENT_HEADER_BYTES..)
+                .is_none_or(|rest| rest.iter().all(|&b| b == 0))
+            {
+                return Ok(Opened::Unfinished { id, path });
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     if header.id != id {
         return Err(EngineError::Format {
             path,
@@ -250,6 +269,7 @@ fn open_sealed(
                 walk.identity_lost || !consistent,
             ),
         };
+    name_damaged_events(&mut damage, index.lookup());
     Ok(Opened::Sealed {
         id,
         header,
@@ -268,7 +288,9 @@ fn name_damaged_events(damage: &mut [Damage], index: &dyn IndexLookup) {
     for d in damage.iter_mut().filter(|d| d.id.is_none()) {
         if let Some((a, b)) = d.lsns {
             if a == b {
-                let id = a.0.checked_sub(index.first_lsn().0).and_then(|i| index.id_of(i));
+                let id =
+                    a.0.checked_sub(index.first_lsn().0)
+                        .and_then(|i| index.id_of(i));
                 d.id = id.filter(|id| *id != [0; 16]).map(uuid::Uuid::from_bytes);
             }
         }
@@ -279,7 +301,9 @@ fn name_damaged_events(damage: &mut [Damage], index: &dyn IndexLookup) {
 fn fold(rec: &mut Recovered, opened: Opened, storage: &dyn Storage, wal: &Path) -> Result<()> {
     if rec.active.is_some() {
         let id = match &opened {
-            Opened::Sealed { id, .. } | Opened::Active { id, .. } => *id,
+            Opened::Sealed { id, .. }
+            | Opened::Active { id, .. }
+            | Opened::Unfinished { id, .. } => *id,
         };
         return Err(EngineError::Format {
             path: segment_path(wal, id),
@@ -287,6 +311,12 @@ fn fold(rec: &mut Recovered, opened: Opened, storage: &dyn Storage, wal: &Path) 
         });
     }
     match opened {
+        Opened::Unfinished { id, path } => {
+            storage.remove(&path).ctx(&path, "remove")?;
+            storage.sync_dir(wal).ctx(wal, "fsync dir")?;
+            tracing::warn!(segment = %id, "removed a segment file whose creation was interrupted (it held no events)");
+            rec.report.removed_unfinished_segments.push(id);
+        }
         Opened::Sealed {
             id,
             header,

@@ -67,6 +67,8 @@ pub struct RecoveryReport {
     pub damage: Vec<Damage>,
     /// Segment indexes rebuilt because they were missing or stale.
     pub rebuilt_indexes: Vec<SegmentId>,
+    /// Last segment files whose creation was interrupted (no events), removed.
+    pub removed_unfinished_segments: Vec<SegmentId>,
     /// Leftover temporary files removed.
     pub removed_temp_files: Vec<String>,
     /// Time open spent recovering.

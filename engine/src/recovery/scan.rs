@@ -36,11 +36,15 @@ pub(crate) struct Walk {
 
 /// Walks the frames of `bytes` (a whole segment file) from the header on.
 /// `tail_may_be_torn` is true only for the last segment of the log.
+///
+/// `check_hashes` also recomputes every body's SHA-256 (used when a sealed segment's
+/// digest does not match, to name the altered events).
 pub(crate) fn walk(
     bytes: &[u8],
     segment: SegmentId,
     first_lsn: Lsn,
     tail_may_be_torn: bool,
+    check_hashes: bool,
 ) -> Walk {
     let mut w = Walker {
         bytes,

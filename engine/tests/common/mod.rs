@@ -9,7 +9,10 @@ use sealog_engine::{Engine, EngineConfig, RecoveryReport, TenantId};
 
 /// A small valid event whose type carries `n`.
 pub fn event(n: u64) -> PreparedEvent {
-    let json = format!(r#"{{"event_type":"test.event.{n}","user_id":"u{}","amount":"{n}.50"}}"#, n % 7);
+    let json = format!(
+        r#"{{"event_type":"test.event.{n}","user_id":"u{}","amount":"{n}.50"}}"#,
+        n % 7
+    );
     sealog_engine::event::prepare_event(json.as_bytes()).unwrap()
 }
 
@@ -30,7 +33,9 @@ pub fn open(config: EngineConfig) -> (Engine, RecoveryReport) {
 
 /// An event whose type records which request it belongs to: `<tag>.k<k>.n<n>`.
 pub fn tagged_event(tag: &str, k: u64, n: u64) -> PreparedEvent {
-    let json = format!(r#"{{"event_type":"crash.{tag}.k{k}.n{n}","severity":"info","event_description":"event {k} of {n}"}}"#);
+    let json = format!(
+        r#"{{"event_type":"crash.{tag}.k{k}.n{n}","severity":"info","event_description":"event {k} of {n}"}}"#
+    );
     sealog_engine::event::prepare_event(json.as_bytes()).unwrap()
 }
 
@@ -48,7 +53,10 @@ pub fn faulty_config() -> EngineConfig {
     tiny_config(std::path::Path::new("/data"))
 }
 
-pub fn open_faulty(disk: &FaultyStorage, config: EngineConfig) -> sealog_engine::Result<(Engine, RecoveryReport)> {
+pub fn open_faulty(
+    disk: &FaultyStorage,
+    config: EngineConfig,
+) -> sealog_engine::Result<(Engine, RecoveryReport)> {
     Engine::open(config, Arc::new(disk.clone()) as Arc<dyn Storage>)
 }
 
@@ -60,10 +68,17 @@ pub struct Acked {
 
 impl Acked {
     /// Appends a tagged request and records its acknowledgement.
-    pub fn append(&mut self, engine: &Engine, tenant: &TenantId, tag: &str, n: u64) -> sealog_engine::Result<()> {
+    pub fn append(
+        &mut self,
+        engine: &Engine,
+        tenant: &TenantId,
+        tag: &str,
+        n: u64,
+    ) -> sealog_engine::Result<()> {
         let events = (0..n).map(|k| tagged_event(tag, k, n)).collect();
         let acks = engine.append(tenant, events)?;
-        self.events.extend(acks.into_iter().map(|a| (tenant.clone(), a)));
+        self.events
+            .extend(acks.into_iter().map(|a| (tenant.clone(), a)));
         Ok(())
     }
 
@@ -72,8 +87,15 @@ impl Acked {
     pub fn check(&self, engine: &Engine, context: &str) {
         for (tenant, a) in &self.events {
             let ev = engine.get_by_seq(tenant, a.seq).unwrap();
-            let ev = ev.unwrap_or_else(|| panic!("{context}: acknowledged {tenant} seq {} is missing", a.seq));
-            assert_eq!((ev.hash, ev.id, ev.lsn), (a.hash, a.id, a.lsn), "{context}: {tenant} seq {} changed", a.seq);
+            let ev = ev.unwrap_or_else(|| {
+                panic!("{context}: acknowledged {tenant} seq {} is missing", a.seq)
+            });
+            assert_eq!(
+                (ev.hash, ev.id, ev.lsn),
+                (a.hash, a.id, a.lsn),
+                "{context}: {tenant} seq {} changed",
+                a.seq
+            );
         }
         check_whole(engine, context);
     }
@@ -84,7 +106,11 @@ pub fn check_whole(engine: &Engine, context: &str) {
     use sealog_engine::{Lsn, ScanDirection};
     let report = engine.verify(Lsn(1)..Lsn(u64::MAX));
     assert!(report.faults.is_empty(), "{context}: {:?}", report.faults);
-    assert_eq!(report.events, engine.stats().visible_lsn.0, "{context}: LSNs not dense");
+    assert_eq!(
+        report.events,
+        engine.stats().visible_lsn.0,
+        "{context}: LSNs not dense"
+    );
     let mut requests: std::collections::HashMap<String, (u64, u64)> = Default::default();
     for ev in engine.scan(Lsn(1)..Lsn(u64::MAX), ScanDirection::Forward, false) {
         let ev = ev.unwrap();

@@ -56,7 +56,10 @@ struct Pool {
 
 /// Runs the benchmark and prints its figures.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(args.tenants >= 1 && args.appenders >= 1 && args.batch >= 1, "tenants, appenders and batch must be at least 1");
+    anyhow::ensure!(
+        args.tenants >= 1 && args.appenders >= 1 && args.batch >= 1,
+        "tenants, appenders and batch must be at least 1"
+    );
     let temp;
     let dir = match &args.dir {
         Some(d) => {
@@ -66,18 +69,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             d.clone()
         }
         None => {
-            temp = tempfile::Builder::new().prefix("sealog-bench-").tempdir_in(".")?;
+            temp = tempfile::Builder::new()
+                .prefix("sealog-bench-")
+                .tempdir_in(".")?;
             temp.path().to_path_buf()
         }
     };
-    eprintln!("preparing {} distinct events over {} tenants…", args.pool.min(args.events as usize), args.tenants);
+    eprintln!(
+        "preparing {} distinct events over {} tenants…",
+        args.pool.min(args.events as usize),
+        args.tenants
+    );
     let pool = build_pool(&args)?;
     let mut config = EngineConfig::new(&dir);
     config.durability = args.durability;
     config.segment_bytes = args.segment_bytes;
     let storage: Arc<dyn Storage> = Arc::new(FileStorage);
     let (engine, _) = Engine::open(config.clone(), storage.clone())?;
-    eprintln!("appending {} events from {} appenders, {} per request, durability {}…", args.events, args.appenders, args.batch, args.durability);
+    eprintln!(
+        "appending {} events from {} appenders, {} per request, durability {}…",
+        args.events, args.appenders, args.batch, args.durability
+    );
     let started = Instant::now();
     let mut latencies = append_all(&engine, &pool, &args)?;
     let append_s = started.elapsed().as_secs_f64();
@@ -89,17 +101,42 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let t = Instant::now();
     let (engine, report) = Engine::open(config, storage)?;
     let recover_s = t.elapsed().as_secs_f64();
-    anyhow::ensure!(report.events == args.events, "reopened log holds {} events, expected {}", report.events, args.events);
+    anyhow::ensure!(
+        report.events == args.events,
+        "reopened log holds {} events, expected {}",
+        report.events,
+        args.events
+    );
     eprintln!("verifying every frame, hash and link…");
     let t = Instant::now();
     let verified = engine.verify(Lsn(1)..Lsn(u64::MAX));
     let verify_s = t.elapsed().as_secs_f64();
-    anyhow::ensure!(verified.faults.is_empty(), "verification found {} faults, first: {:?}", verified.faults.len(), verified.faults.first());
-    anyhow::ensure!(verified.events == args.events, "verified {} events, expected {}", verified.events, args.events);
+    anyhow::ensure!(
+        verified.faults.is_empty(),
+        "verification found {} faults, first: {:?}",
+        verified.faults.len(),
+        verified.faults.first()
+    );
+    anyhow::ensure!(
+        verified.events == args.events,
+        "verified {} events, expected {}",
+        verified.events,
+        args.events
+    );
     latencies.sort_unstable();
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0);
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     let n = args.events as f64;
-    eprintln!("log: {:.1} MiB of frames, {:.1} MiB on disk incl. indexes; mean event JSON {:.0} B", log_bytes as f64 / 1048576.0, disk_bytes as f64 / 1048576.0, pool.mean_json_bytes);
+    eprintln!(
+        "log: {:.1} MiB of frames, {:.1} MiB on disk incl. indexes; mean event JSON {:.0} B",
+        log_bytes as f64 / 1048576.0,
+        disk_bytes as f64 / 1048576.0,
+        pool.mean_json_bytes
+    );
     println!(
         "events={} tenants={} appenders={} batch={} durability={} events_per_s={:.0} mb_per_s={:.1} p50_us={} p99_us={} recover_s={:.3} scan_verify_events_per_s={:.0} bytes_per_event={:.1} prepare_events_per_s={:.0}",
         args.events,
@@ -121,7 +158,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn build_pool(args: &Args) -> anyhow::Result<Pool> {
     let count = args.pool.min(args.events as usize).max(1);
-    let mut gen = Generator::new(GenConfig { count: count as u64, ..GenConfig::default() });
+    let mut gen = Generator::new(GenConfig {
+        count: count as u64,
+        ..GenConfig::default()
+    });
     let mut jsons = Vec::with_capacity(count);
     let mut tenants = Vec::with_capacity(count);
     let mut line = Vec::new();
@@ -130,11 +170,13 @@ fn build_pool(args: &Args) -> anyhow::Result<Pool> {
         tenants.push((k.saturating_sub(1)) % args.tenants);
         jsons.push(std::mem::take(&mut line));
     }
-    let mean_json_bytes = jsons.iter().map(Vec::len).sum::<usize>() as f64 / jsons.len().max(1) as f64;
+    let mean_json_bytes =
+        jsons.iter().map(Vec::len).sum::<usize>() as f64 / jsons.len().max(1) as f64;
     let t = Instant::now();
     let mut prepared = Vec::with_capacity(jsons.len());
     for (i, json) in jsons.iter().enumerate() {
-        let ev = prepare_event(json).map_err(|e| anyhow::anyhow!("generated event {i} is invalid: {e:?}"))?;
+        let ev = prepare_event(json)
+            .map_err(|e| anyhow::anyhow!("generated event {i} is invalid: {e:?}"))?;
         prepared.push(ev);
     }
     let prepare_per_s = jsons.len() as f64 / t.elapsed().as_secs_f64();
@@ -145,11 +187,19 @@ fn build_pool(args: &Args) -> anyhow::Result<Pool> {
         by_tenant[k].1.push(ev);
     }
     // A tenant the pool gave no events borrows from the first non-empty one.
-    let spare: Vec<PreparedEvent> = by_tenant.iter().find(|(_, v)| !v.is_empty()).map(|(_, v)| v.clone()).unwrap_or_default();
+    let spare: Vec<PreparedEvent> = by_tenant
+        .iter()
+        .find(|(_, v)| !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     for (_, v) in by_tenant.iter_mut().filter(|(_, v)| v.is_empty()) {
         v.clone_from(&spare);
     }
-    Ok(Pool { by_tenant, prepare_per_s, mean_json_bytes })
+    Ok(Pool {
+        by_tenant,
+        prepare_per_s,
+        mean_json_bytes,
+    })
 }
 
 /// Appends every event; returns the latency of each request in µs.
@@ -170,7 +220,9 @@ fn append_all(engine: &Engine, pool: &Pool, args: &Args) -> anyhow::Result<Vec<u
                         let r = requests.fetch_add(1, Ordering::Relaxed) as usize;
                         let (tenant, events) = &pool.by_tenant[r % pool.by_tenant.len()];
                         let start = (r / pool.by_tenant.len()) * n;
-                        let batch: Vec<PreparedEvent> = (0..n).map(|i| events[(start + i) % events.len()].clone()).collect();
+                        let batch: Vec<PreparedEvent> = (0..n)
+                            .map(|i| events[(start + i) % events.len()].clone())
+                            .collect();
                         let t = Instant::now();
                         engine.append(tenant, batch)?;
                         lat.push(t.elapsed().as_micros() as u64);
@@ -180,7 +232,10 @@ fn append_all(engine: &Engine, pool: &Pool, args: &Args) -> anyhow::Result<Vec<u
             .collect();
         let mut all = Vec::new();
         for w in workers {
-            all.extend(w.join().map_err(|_| anyhow::anyhow!("appender panicked"))??);
+            all.extend(
+                w.join()
+                    .map_err(|_| anyhow::anyhow!("appender panicked"))??,
+            );
         }
         Ok(all)
     })
@@ -194,12 +249,19 @@ fn dir_bytes(dir: &Path) -> anyhow::Result<u64> {
         let name = name.to_string_lossy();
         let len = entry.metadata()?.len();
         // The active segment is preallocated: count its data, not its zeros.
-        total += if name.ends_with(".seg") { data_len(&entry.path(), len)? } else { len };
+        total += if name.ends_with(".seg") {
+            data_len(&entry.path(), len)?
+        } else {
+            len
+        };
     }
     Ok(total)
 }
 
 fn data_len(path: &Path, len: u64) -> anyhow::Result<u64> {
     let bytes = std::fs::read(path)?;
-    Ok(bytes.iter().rposition(|&b| b != 0).map_or(len, |p| p as u64 + 1))
+    Ok(bytes
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(len, |p| p as u64 + 1))
 }

@@ -1,0 +1,104 @@
+//! The event as reads return it: the stored body plus `hash`, `is_resolved` and the
+//! resolution overlay, spliced in at their canonical places.
+
+use super::body::{BodyError, Member, Scanner};
+use super::jcs::write_string;
+use super::prepared::write_hex;
+use crate::time::format_rfc3339_us;
+
+/// The resolution overlay a read shows on a resolved event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlay {
+    /// When the latest resolution was appended (microseconds since the epoch).
+    pub resolved_at_us: i64,
+    /// Who resolved it.
+    pub resolved_by: String,
+    /// Notes, if any.
+    pub resolution_notes: Option<String>,
+}
+
+/// Keys a read adds, in canonical order.
+const READ_KEYS: [&str; 5] = [
+    "hash",
+    "is_resolved",
+    "resolution_notes",
+    "resolved_at",
+    "resolved_by",
+];
+
+/// Appends the event as the API returns it: the stored `body` with `hash`,
+/// `is_resolved` and (when resolved) `resolution_notes`, `resolved_at` and
+/// `resolved_by` spliced in at their canonical places, so the result is itself
+/// canonical. On error `out` is left as it was.
+pub fn write_returned(
+    body: &[u8],
+    hash: &[u8; 32],
+    overlay: Option<&Overlay>,
+    out: &mut Vec<u8>,
+) -> Result<(), BodyError> {
+    let original = out.len();
+    let result = splice(body, hash, overlay, out);
+    if result.is_err() {
+        out.truncate(original);
+    }
+    result
+}
+
+fn splice(
+    body: &[u8],
+    hash: &[u8; 32],
+    overlay: Option<&Overlay>,
+    out: &mut Vec<u8>,
+) -> Result<(), BodyError> {
+    // The added members, rendered once: (key, bytes of `"key":value`). Their keys are
+    // ASCII, so byte order against any key is the canonical (UTF-16) order.
+    let mut extra: Vec<(&str, Vec<u8>)> = Vec::with_capacity(READ_KEYS.len());
+    let mut hash_member = br#""hash":""#.to_vec();
+    write_hex(hash, &mut hash_member);
+    hash_member.push(b'"');
+    extra.push(("hash", hash_member));
+    let resolved: &[u8] = if overlay.is_some() { b"true" } else { b"false" };
+    extra.push((
+        "is_resolved",
+        [&br#""is_resolved":"#[..], resolved].concat(),
+    ));
+    if let Some(o) = overlay {
+        if let Some(notes) = &o.resolution_notes {
+            let mut m = br#""resolution_notes":"#.to_vec();
+            write_string(notes, &mut m);
+            extra.push(("resolution_notes", m));
+        }
+        let mut m = br#""resolved_at":"#.to_vec();
+        write_string(&format_rfc3339_us(o.resolved_at_us), &mut m);
+        extra.push(("resolved_at", m));
+        let mut m = br#""resolved_by":"#.to_vec();
+        write_string(&o.resolved_by, &mut m);
+        extra.push(("resolved_by", m));
+    }
+    out.reserve(body.len() + extra.iter().map(|e| e.1.len() + 1).sum::<usize>());
+    let mut pending = extra.iter().peekable();
+    let mut copied = 0;
+    for member in Scanner::new(body) {
+        let Member { key, at, .. } = member?;
+        if let Some(field) = READ_KEYS.iter().find(|&&k| k.as_bytes() == key) {
+            return Err(BodyError::Reserved { field });
+        }
+        while let Some((name, bytes)) = pending.next_if(|(name, _)| name.as_bytes() < key) {
+            debug_assert!(!name.is_empty());
+            out.extend_from_slice(&body[copied..at]);
+            copied = at;
+            out.extend_from_slice(bytes);
+            out.push(b',');
+        }
+    }
+    // The scan succeeded, so the body is at least `{}` and ends with `}`.
+    out.extend_from_slice(&body[copied..body.len() - 1]);
+    for (_, bytes) in pending {
+        if out.last() != Some(&b'{') {
+            out.push(b',');
+        }
+        out.extend_from_slice(bytes);
+    }
+    out.push(b'}');
+    Ok(())
+}
