@@ -6,14 +6,14 @@
 //! log order, so a link that crosses chunks is checked like any other.
 
 use std::collections::HashMap;
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
 use crate::chain::{LinkFault, GENESIS_HASH};
 use crate::error::EngineError;
-use crate::log::{Engine, ScanDirection, StoredEvent};
+use crate::log::{Engine, EventRef, ScanDirection};
 use crate::types::{Lsn, SegmentId, Seq};
 
 /// Events verified per parallel work unit.
@@ -132,7 +132,7 @@ impl Engine {
     fn verify_chunk(&self, range: Range<Lsn>) -> ChunkOutcome {
         let mut out = ChunkOutcome::default();
         let mut expected = range.start;
-        for item in self.scan(range.clone(), ScanDirection::Forward, false) {
+        self.visit(range, ScanDirection::Forward, |item| {
             out.events += 1;
             match item {
                 Ok(ev) => {
@@ -140,40 +140,42 @@ impl Engine {
                     check_event(&ev, &mut out);
                 }
                 Err(e) => {
-                    let (segment, offset) = match &e {
+                    let (segment, offset, lsn) = match &e {
                         EngineError::Corrupt {
-                            segment, offset, ..
-                        } => (*segment, *offset),
-                        _ => (SegmentId(0), 0),
-                    };
-                    let lsn = match &e {
-                        EngineError::Corrupt { lsn: Some(l), .. } => *l,
-                        _ => expected,
+                            segment,
+                            offset,
+                            lsn,
+                            ..
+                        } => (*segment, *offset, lsn.unwrap_or(expected)),
+                        _ => (SegmentId(0), 0, expected),
                     };
                     expected = Lsn(lsn.0 + 1);
+                    let kind = FaultKind::Unreadable(e.to_string());
+                    let id = self.indexed_id(lsn);
                     out.faults.push(VerifyFault {
                         lsn,
                         segment,
                         offset,
-                        id: self.indexed_id(lsn),
+                        id,
                         tenant: None,
                         seq: None,
-                        kind: FaultKind::Unreadable(e.to_string()),
+                        kind,
                     });
                 }
             }
-        }
+            ControlFlow::<()>::Continue(())
+        });
         out
     }
 }
 
-fn check_event(ev: &StoredEvent, out: &mut ChunkOutcome) {
+fn check_event(ev: &EventRef<'_>, out: &mut ChunkOutcome) {
     let fault = |kind| VerifyFault {
         lsn: ev.lsn,
         segment: ev.segment,
         offset: ev.offset,
         id: Some(ev.id),
-        tenant: Some(ev.tenant().to_owned()),
+        tenant: Some(ev.tenant.to_owned()),
         seq: Some(ev.seq),
         kind,
     };
@@ -187,7 +189,7 @@ fn check_event(ev: &StoredEvent, out: &mut ChunkOutcome) {
             return;
         }
     };
-    match out.tenants.get_mut(ev.tenant()) {
+    match out.tenants.get_mut(ev.tenant) {
         Some(span) => {
             if ev.seq.0 != span.last_seq.0 + 1 || prev != span.last_hash {
                 out.faults.push(fault(FaultKind::ChainLinkMismatch));
@@ -202,35 +204,29 @@ fn check_event(ev: &StoredEvent, out: &mut ChunkOutcome) {
                 last_seq: ev.seq,
                 last_hash: ev.hash,
             };
-            out.tenants.insert(ev.tenant().to_owned(), span);
+            out.tenants.insert(ev.tenant.to_owned(), span);
         }
     }
 }
 
 /// Reads the body's server fields, checks them against the frame header and returns
 /// the claimed `prev_hash`.
-fn body_link(ev: &StoredEvent) -> Result<[u8; 32], String> {
-    let f = crate::event::server_fields(ev.body()).map_err(|e| format!("body unreadable: {e}"))?;
+fn body_link(ev: &EventRef<'_>) -> Result<[u8; 32], String> {
+    let f = crate::event::server_fields(ev.body).map_err(|e| format!("body unreadable: {e}"))?;
     if f.seq != ev.seq.0 {
         return Err(format!("body seq {} but frame seq {}", f.seq, ev.seq));
     }
-    if f.tenant_id != ev.tenant() {
+    if f.tenant_id != ev.tenant {
         return Err(format!(
             "body tenant {:?} but frame tenant {:?}",
-            f.tenant_id,
-            ev.tenant()
+            f.tenant_id, ev.tenant
         ));
     }
-    if f.id.as_bytes()
-        != ev
-            .id
-            .hyphenated()
-            .encode_lower(&mut uuid::Uuid::encode_buffer())
-            .as_bytes()
-    {
+    let mut id = uuid::Uuid::encode_buffer();
+    if f.id.as_bytes() != ev.id.hyphenated().encode_lower(&mut id).as_bytes() {
         return Err(format!("body id {} but frame id {}", f.id, ev.id));
     }
-    let mut created = [0u8; 27];
+    let mut created = [0u8; crate::time::RFC3339_US_BYTES];
     crate::time::write_rfc3339_us(ev.created_at_us, &mut created);
     if f.created_at.as_bytes() != created {
         return Err(format!(
@@ -238,8 +234,6 @@ fn body_link(ev: &StoredEvent) -> Result<[u8; 32], String> {
             f.created_at, ev.created_at_us
         ));
     }
-    let mut prev = [0u8; 32];
-    hex::decode_to_slice(f.prev_hash, &mut prev)
-        .map_err(|_| format!("prev_hash {:?} is not 64 hex digits", f.prev_hash))?;
-    Ok(prev)
+    crate::chain::decode_hash_hex(f.prev_hash.as_bytes())
+        .ok_or_else(|| format!("prev_hash {:?} is not 64 lowercase hex digits", f.prev_hash))
 }

@@ -254,6 +254,23 @@ pub fn server_fields(body: &[u8]) -> Result<StoredFields<'_>, BodyError> {
         (None, None, None, None, None);
     for member in Scanner::new(body) {
         let Member { key, value, .. } = member?;
+        // Length and first two bytes single out the five server keys: one compare skips
+        // the other members (a `match` on the key alone becomes a jump table on its length,
+        // which mispredicts on nearly every member).
+        let tag = match key {
+            [a, b, ..] => key.len() << 16 | usize::from(*a) << 8 | usize::from(*b),
+            _ => 0,
+        };
+        const TAGS: [usize; 5] = [
+            10 << 16 | (b'c' as usize) << 8 | b'r' as usize,
+            2 << 16 | (b'i' as usize) << 8 | b'd' as usize,
+            9 << 16 | (b'p' as usize) << 8 | b'r' as usize,
+            3 << 16 | (b's' as usize) << 8 | b'e' as usize,
+            9 << 16 | (b't' as usize) << 8 | b'e' as usize,
+        ];
+        if !TAGS.contains(&tag) {
+            continue;
+        }
         match key {
             b"created_at" => set(&mut created_at, "created_at", created_at_text(value)?)?,
             b"id" => set(&mut id, "id", uuid_text(value)?)?,

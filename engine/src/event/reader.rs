@@ -7,10 +7,13 @@ use std::borrow::Cow;
 use super::scan::find_special;
 
 use super::json::{JsonError, JsonErrorReason, Value};
+
+/// Errors are boxed inside the reader: results stay small on the hot path.
+type Fail = Box<JsonError>;
 use super::keys::find_duplicate;
 
 /// Parses `text` (already checked as UTF-8) as one JSON document.
-pub(crate) fn document(text: &str, depth_max: usize) -> Result<Value<'_>, JsonError> {
+pub(crate) fn document(text: &str, depth_max: usize) -> Result<Value<'_>, Fail> {
     Parser {
         text,
         bytes: text.as_bytes(),
@@ -54,12 +57,12 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn err(&self, offset: usize, reason: JsonErrorReason) -> JsonError {
-        JsonError::at(self.bytes, offset, reason)
+    fn err(&self, offset: usize, reason: JsonErrorReason) -> Fail {
+        Box::new(JsonError::at(self.bytes, offset, reason))
     }
 
     /// `expected` at the current position, or `Eof` if the input ended.
-    fn expected(&self, expected: &'static str) -> JsonError {
+    fn expected(&self, expected: &'static str) -> Fail {
         if self.pos >= self.bytes.len() {
             self.err(self.pos, JsonErrorReason::Eof { expected })
         } else {
@@ -77,7 +80,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn slice(&self, start: usize, end: usize) -> Result<&'a str, JsonError> {
+    fn slice(&self, start: usize, end: usize) -> Result<&'a str, Fail> {
         // Both ends sit next to ASCII delimiters, so they are char boundaries; `get`
         // keeps this total even if that reasoning were wrong.
         self.text
@@ -86,7 +89,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The whole document: one value, then only whitespace.
-    fn document(mut self) -> Result<Value<'a>, JsonError> {
+    fn document(mut self) -> Result<Value<'a>, Fail> {
         let mut st = Stacks {
             // Sized for a typical event, so the scratch stacks rarely grow.
             frames: Vec::with_capacity(8),
@@ -109,7 +112,7 @@ impl<'a> Parser<'a> {
 
     /// A scalar or empty container, or `None` after opening a non-empty container (and,
     /// for an object, reading its first key).
-    fn value_or_open(&mut self, st: &mut Stacks<'a>) -> Result<Option<Value<'a>>, JsonError> {
+    fn value_or_open(&mut self, st: &mut Stacks<'a>) -> Result<Option<Value<'a>>, Fail> {
         self.skip_ws();
         let value = match self.peek() {
             Some(open @ (b'{' | b'[')) => {
@@ -160,7 +163,7 @@ impl<'a> Parser<'a> {
 
     /// Attaches a finished value to the innermost open container and reads what follows
     /// it (`,` and the next key, or the closing bracket).
-    fn attach(&mut self, st: &mut Stacks<'a>, value: Value<'a>) -> Result<Step<'a>, JsonError> {
+    fn attach(&mut self, st: &mut Stacks<'a>, value: Value<'a>) -> Result<Step<'a>, Fail> {
         let Some(frame) = st.frames.last() else {
             self.skip_ws();
             if self.pos != self.bytes.len() {
@@ -216,10 +219,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `"key" :` pushed as a member whose value is filled in when it is complete.
-    fn member_key(
-        &mut self,
-        members: &mut Vec<(Cow<'a, str>, Value<'a>)>,
-    ) -> Result<(), JsonError> {
+    fn member_key(&mut self, members: &mut Vec<(Cow<'a, str>, Value<'a>)>) -> Result<(), Fail> {
         if self.peek() != Some(b'"') {
             return Err(self.expected("expected '\"' to start an object key"));
         }
@@ -240,7 +240,7 @@ impl<'a> Parser<'a> {
         (at > 0 && at <= self.text.len()).then(|| at - 1)
     }
 
-    fn literal(&mut self, word: &'static str, value: Value<'a>) -> Result<Value<'a>, JsonError> {
+    fn literal(&mut self, word: &'static str, value: Value<'a>) -> Result<Value<'a>, Fail> {
         if self.bytes[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
             return Ok(value);
@@ -261,7 +261,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, returned as written.
-    fn number(&mut self) -> Result<&'a str, JsonError> {
+    fn number(&mut self) -> Result<&'a str, Fail> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -297,7 +297,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A string starting at the `"` under the cursor.
-    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
+    fn string(&mut self) -> Result<Cow<'a, str>, Fail> {
         let start = self.pos + 1;
         let end = self.string_stop(start)?;
         if self.bytes[end] == b'"' {
@@ -309,7 +309,7 @@ impl<'a> Parser<'a> {
 
     /// The first `"` or `\` at or after `from`; a raw control character or the end of
     /// the input before it is an error.
-    fn string_stop(&mut self, from: usize) -> Result<usize, JsonError> {
+    fn string_stop(&mut self, from: usize) -> Result<usize, Fail> {
         let at = find_special(self.bytes, from);
         match self.bytes.get(at) {
             Some(b'"' | b'\\') => Ok(at),
@@ -322,7 +322,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The rest of a string from its first backslash at `at` (`start` is after `"`).
-    fn string_escaped(&mut self, start: usize, mut at: usize) -> Result<String, JsonError> {
+    fn string_escaped(&mut self, start: usize, mut at: usize) -> Result<String, Fail> {
         let mut out = String::with_capacity(at - start + 16);
         let mut seg = start;
         loop {
@@ -353,7 +353,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn hex4(&self, at: usize) -> Result<u16, JsonError> {
+    fn hex4(&self, at: usize) -> Result<u16, Fail> {
         let Some(digits) = self.bytes.get(at..at + 4) else {
             return Err(self.err(
                 at,
@@ -377,7 +377,7 @@ impl<'a> Parser<'a> {
 
     /// `\uXXXX` (or a surrogate pair) whose backslash is at `at`: the character and
     /// the escape's length in bytes.
-    fn unicode_escape(&self, at: usize) -> Result<(char, usize), JsonError> {
+    fn unicode_escape(&self, at: usize) -> Result<(char, usize), Fail> {
         let hi = self.hex4(at + 2)?;
         let (code, len) = match hi {
             0xD800..=0xDBFF => {

@@ -50,32 +50,36 @@ fn splice(
     overlay: Option<&Overlay>,
     out: &mut Vec<u8>,
 ) -> Result<(), BodyError> {
-    // The added members, rendered once: (key, bytes of `"key":value`). Their keys are
-    // ASCII, so byte order against any key is the canonical (UTF-16) order.
-    let mut extra: Vec<(&str, Vec<u8>)> = Vec::with_capacity(READ_KEYS.len());
-    let mut hash_member = br#""hash":""#.to_vec();
-    write_hex(hash, &mut hash_member);
-    hash_member.push(b'"');
-    extra.push(("hash", hash_member));
-    let resolved: &[u8] = if overlay.is_some() { b"true" } else { b"false" };
-    extra.push((
-        "is_resolved",
-        [&br#""is_resolved":"#[..], resolved].concat(),
-    ));
+    // The added members, rendered once into one buffer: (key, range of `"key":value`).
+    // Their keys are ASCII, so byte order against any key is the canonical order.
+    let mut text = Vec::with_capacity(160);
+    let mut extra: Vec<(&str, std::ops::Range<usize>)> = Vec::with_capacity(READ_KEYS.len());
+    let mut start = 0;
+    text.extend_from_slice(br#""hash":""#);
+    write_hex(hash, &mut text);
+    text.push(b'"');
+    extra.push(("hash", start..text.len()));
+    start = text.len();
+    text.extend_from_slice(br#""is_resolved":"#);
+    text.extend_from_slice(if overlay.is_some() { b"true" } else { b"false" });
+    extra.push(("is_resolved", start..text.len()));
     if let Some(o) = overlay {
         if let Some(notes) = &o.resolution_notes {
-            let mut m = br#""resolution_notes":"#.to_vec();
-            write_string(notes, &mut m);
-            extra.push(("resolution_notes", m));
+            start = text.len();
+            text.extend_from_slice(br#""resolution_notes":"#);
+            write_string(notes, &mut text);
+            extra.push(("resolution_notes", start..text.len()));
         }
-        let mut m = br#""resolved_at":"#.to_vec();
-        write_string(&format_rfc3339_us(o.resolved_at_us), &mut m);
-        extra.push(("resolved_at", m));
-        let mut m = br#""resolved_by":"#.to_vec();
-        write_string(&o.resolved_by, &mut m);
-        extra.push(("resolved_by", m));
+        start = text.len();
+        text.extend_from_slice(br#""resolved_at":"#);
+        write_string(&format_rfc3339_us(o.resolved_at_us), &mut text);
+        extra.push(("resolved_at", start..text.len()));
+        start = text.len();
+        text.extend_from_slice(br#""resolved_by":"#);
+        write_string(&o.resolved_by, &mut text);
+        extra.push(("resolved_by", start..text.len()));
     }
-    out.reserve(body.len() + extra.iter().map(|e| e.1.len() + 1).sum::<usize>());
+    out.reserve(body.len() + text.len() + extra.len());
     let mut pending = extra.iter().peekable();
     let mut copied = 0;
     for member in Scanner::new(body) {
@@ -83,21 +87,20 @@ fn splice(
         if let Some(field) = READ_KEYS.iter().find(|&&k| k.as_bytes() == key) {
             return Err(BodyError::Reserved { field });
         }
-        while let Some((name, bytes)) = pending.next_if(|(name, _)| name.as_bytes() < key) {
-            debug_assert!(!name.is_empty());
+        while let Some((_, range)) = pending.next_if(|(name, _)| name.as_bytes() < key) {
             out.extend_from_slice(&body[copied..at]);
             copied = at;
-            out.extend_from_slice(bytes);
+            out.extend_from_slice(&text[range.clone()]);
             out.push(b',');
         }
     }
     // The scan succeeded, so the body is at least `{}` and ends with `}`.
     out.extend_from_slice(&body[copied..body.len() - 1]);
-    for (_, bytes) in pending {
+    for (_, range) in pending {
         if out.last() != Some(&b'{') {
             out.push(b',');
         }
-        out.extend_from_slice(bytes);
+        out.extend_from_slice(&text[range.clone()]);
     }
     out.push(b'}');
     Ok(())

@@ -14,9 +14,11 @@ mod append;
 mod commit;
 mod engine;
 mod read;
+mod scan;
 mod sync;
 pub(crate) mod view;
 
 pub use append::{AppendTicket, Appended};
 pub use engine::{Engine, EngineStats};
-pub use read::{ScanDirection, StoredEvent};
+pub use read::{EventRef, StoredEvent};
+pub use scan::{Scan, ScanDirection};

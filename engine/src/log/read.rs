@@ -1,24 +1,69 @@
-//! Reads: by LSN, by id, by (tenant, seq), and scans over LSN or time ranges.
+//! Reads: by LSN, by id, by (tenant, seq). Scans are in `scan.rs`.
 //!
 //! Every read decodes the frame (length, CRC, record header) and checks that it is the
 //! record the index promised; single-event reads also recompute the SHA-256 of the body.
 //! A damaged event is an error naming segment, offset and LSN, never bytes served as if
-//! valid. Bodies are zero-copy `Bytes` slices of the mmap (sealed) or of the written
-//! buffers (active).
+//! valid. Bodies are zero-copy: slices of the mmap (sealed) or of the written buffers
+//! (active).
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::engine::Engine;
-use super::view::{LogView, Segment};
+use super::view::{Fetched, LogView};
 use crate::error::{EngineError, Result};
 use crate::frame::{self, Decoded, Record};
 use crate::index::RecLoc;
 use crate::types::{Lsn, SegmentId, Seq, TenantId};
 
-/// One stored event, as read from its segment.
+/// One stored event, borrowed from the bytes it was read from (scans hand these out
+/// without touching any shared counter).
+#[derive(Debug, Clone, Copy)]
+pub struct EventRef<'a> {
+    /// The segment that holds it.
+    pub segment: SegmentId,
+    /// Byte offset of its frame in the segment file.
+    pub offset: u64,
+    /// Position in the log.
+    pub lsn: Lsn,
+    /// The tenant's seq.
+    pub seq: Seq,
+    /// Server receive time.
+    pub created_at_us: i64,
+    /// Event id.
+    pub id: uuid::Uuid,
+    /// The stored hash.
+    pub hash: [u8; 32],
+    /// Tenant name.
+    pub tenant: &'a str,
+    /// The canonical body (the hash input).
+    pub body: &'a [u8],
+    frame: &'a [u8],
+}
+
+impl EventRef<'_> {
+    /// Recomputes the body's SHA-256 and compares it with the stored hash.
+    pub fn check_hash(&self) -> Result<()> {
+        if crate::chain::body_hash(self.body) == self.hash {
+            Ok(())
+        } else {
+            Err(EngineError::HashMismatch {
+                id: self.id,
+                lsn: self.lsn,
+                segment: self.segment,
+                offset: self.offset,
+            })
+        }
+    }
+
+    /// Byte offset of the body inside the segment file.
+    pub fn body_offset(&self) -> u64 {
+        self.offset + (self.body.as_ptr() as usize - self.frame.as_ptr() as usize) as u64
+    }
+}
+
+/// One stored event, owning (a zero-copy share of) its bytes.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
     /// The segment that holds it.
@@ -41,9 +86,33 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
+    /// An owned copy of a borrowed event; `shared` holds the bytes `ev` borrows from
+    /// (a zero-copy share, no byte is copied).
+    pub(crate) fn from_ref(ev: &EventRef<'_>, shared: &Bytes) -> StoredEvent {
+        let base = shared.as_ptr() as usize;
+        let at = |p: *const u8| p as usize - base;
+        let frame_at = at(ev.frame.as_ptr());
+        let frame = shared.slice(frame_at..frame_at + ev.frame.len());
+        let tenant =
+            at(ev.tenant.as_ptr()) - frame_at..at(ev.tenant.as_ptr()) - frame_at + ev.tenant.len();
+        let body = at(ev.body.as_ptr()) - frame_at..at(ev.body.as_ptr()) - frame_at + ev.body.len();
+        StoredEvent {
+            segment: ev.segment,
+            offset: ev.offset,
+            lsn: ev.lsn,
+            seq: ev.seq,
+            created_at_us: ev.created_at_us,
+            id: ev.id,
+            hash: ev.hash,
+            frame,
+            tenant,
+            body,
+        }
+    }
+
     /// Tenant name.
     pub fn tenant(&self) -> &str {
-        // The range was checked to be a valid tenant name when decoded.
+        // Checked to be a valid (ASCII) tenant name when decoded.
         std::str::from_utf8(&self.frame[self.tenant.clone()]).unwrap_or("")
     }
 
@@ -77,36 +146,25 @@ impl StoredEvent {
     }
 }
 
-/// Scan order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ScanDirection {
-    /// Oldest first.
-    #[default]
-    Forward,
-    /// Newest first.
-    Backward,
-}
-
-/// Decodes the frame at `loc` and checks it is the event with `lsn`.
-pub(crate) fn decode_at(segment: &Segment, loc: &RecLoc, lsn: Lsn) -> Result<StoredEvent> {
+/// Decodes a frame and checks it is the event with `lsn` at `loc`.
+pub(crate) fn decode_frame<'a>(
+    segment: SegmentId,
+    loc: &RecLoc,
+    lsn: Lsn,
+    frame: Option<&'a [u8]>,
+) -> Result<EventRef<'a>> {
     let corrupt = |why| EngineError::Corrupt {
-        segment: segment.id(),
+        segment,
         offset: loc.offset,
         lsn: Some(lsn),
         why,
     };
-    let frame = segment
-        .frame(loc)
-        .ok_or_else(|| corrupt("index points outside the segment"))?;
-    let (tenant, body, ev) = match frame::decode(&frame, 0) {
-        Decoded::Frame(Record::Event(ev), end) if end == frame.len() => {
-            let base = frame.as_ptr() as usize;
-            let tenant = ev.tenant.as_ptr() as usize - base
-                ..ev.tenant.as_ptr() as usize - base + ev.tenant.len();
-            let body =
-                ev.body.as_ptr() as usize - base..ev.body.as_ptr() as usize - base + ev.body.len();
-            (tenant, body, ev)
-        }
+    if loc.len == 0 {
+        return Err(corrupt("the event was lost to damage found at open"));
+    }
+    let frame = frame.ok_or_else(|| corrupt("index points outside the segment"))?;
+    let ev = match frame::decode(frame, 0) {
+        Decoded::Frame(Record::Event(ev), end) if end == frame.len() => ev,
         Decoded::Bad(fault) => return Err(corrupt(fault.why())),
         _ => {
             return Err(corrupt(
@@ -117,31 +175,50 @@ pub(crate) fn decode_at(segment: &Segment, loc: &RecLoc, lsn: Lsn) -> Result<Sto
     if ev.lsn != lsn {
         return Err(corrupt("frame holds another LSN than its index entry"));
     }
-    Ok(StoredEvent {
-        segment: segment.id(),
+    Ok(EventRef {
+        segment,
         offset: loc.offset,
         lsn,
         seq: ev.seq,
         created_at_us: ev.created_at_us,
         id: uuid::Uuid::from_bytes(ev.id),
         hash: ev.hash,
-        tenant,
-        body,
+        tenant: ev.tenant,
+        body: ev.body,
         frame,
     })
 }
 
+/// Reads record `rec` of segment `i`, hash-checked.
 fn read_record(view: &LogView, i: usize, rec: u64) -> Result<StoredEvent> {
     let seg = &view.segments[i];
-    let (loc, first) = seg.with_index(|ix| (ix.rec(rec), ix.first_lsn()));
-    let lsn = Lsn(first.0 + rec);
-    let loc = loc.ok_or(EngineError::Corrupt {
-        segment: seg.id(),
-        offset: 0,
-        lsn: Some(lsn),
-        why: "index entry missing",
-    })?;
-    decode_at(seg, &loc, lsn)
+    let fetched = seg.fetch(rec..rec + 1);
+    let lsn = Lsn(fetched.first_lsn.0 + rec);
+    let Some(loc) = fetched.locs.first() else {
+        let why = "index entry missing";
+        return Err(EngineError::Corrupt {
+            segment: seg.id(),
+            offset: 0,
+            lsn: Some(lsn),
+            why,
+        });
+    };
+    let owned = fetched.owned(loc, lsn)?;
+    owned.check_hash()?;
+    Ok(owned)
+}
+
+impl Fetched {
+    /// The event at `loc` as an owned [`StoredEvent`].
+    pub(crate) fn owned(&self, loc: &RecLoc, lsn: Lsn) -> Result<StoredEvent> {
+        let (frame, shared) = match self.frame(loc) {
+            Some((f, s)) => (Some(f), Some(s)),
+            None => (None, None),
+        };
+        let ev = decode_frame(self.segment, loc, lsn, frame)?;
+        // `shared` is Some whenever `frame` was.
+        Ok(StoredEvent::from_ref(&ev, shared.unwrap_or(&Bytes::new())))
+    }
 }
 
 impl Engine {
@@ -151,21 +228,16 @@ impl Engine {
         let Some(i) = view.segment_of_lsn(lsn) else {
             return Ok(None);
         };
-        let ev = read_record(&view, i, lsn.0 - view.segments[i].first_lsn().0)?;
-        ev.check_hash()?;
-        Ok(Some(ev))
+        read_record(&view, i, lsn.0 - view.segments[i].first_lsn().0).map(Some)
     }
 
     /// The event with this id, hash-checked. The id's UUIDv7 timestamp picks the
     /// segments to search (sealog makes it equal created_at's millisecond).
     pub fn get_by_id(&self, id: &uuid::Uuid) -> Result<Option<StoredEvent>> {
-        let Some(ms) = id
-            .get_timestamp()
-            .map(|t| t.to_unix())
-            .map(|(s, ns)| s as i64 * 1000 + ns as i64 / 1_000_000)
-        else {
+        let Some((secs, nanos)) = id.get_timestamp().map(|t| t.to_unix()) else {
             return Ok(None);
         };
+        let ms = (secs as i64).saturating_mul(1000) + nanos as i64 / 1_000_000;
         let view = self.shared().snapshot();
         let (from, to) = (
             ms.saturating_mul(1000),
@@ -175,14 +247,14 @@ impl Engine {
             if let Some(rec) = view.segments[i].with_index(|ix| ix.find_id(id.as_bytes())) {
                 let ev = read_record(&view, i, rec)?;
                 if ev.id != *id {
+                    let why = "id index points at another event";
                     return Err(EngineError::Corrupt {
                         segment: ev.segment,
                         offset: ev.offset,
                         lsn: Some(ev.lsn),
-                        why: "id index points at another event",
+                        why,
                     });
                 }
-                ev.check_hash()?;
                 return Ok(Some(ev));
             }
         }
@@ -198,11 +270,7 @@ impl Engine {
                 (seq >= run.first_seq).then(|| ix.find_seq(tenant.as_str(), seq))
             });
             match found {
-                Some(Some(rec)) => {
-                    let ev = read_record(&view, i, rec)?;
-                    ev.check_hash()?;
-                    return Ok(Some(ev));
-                }
+                Some(Some(rec)) => return read_record(&view, i, rec).map(Some),
                 Some(None) => return Ok(None),
                 None => continue,
             }
@@ -217,122 +285,5 @@ impl Engine {
         let i = view.segment_of_lsn(lsn)?;
         let id = view.segments[i].with_index(|ix| ix.id_of(lsn.0 - ix.first_lsn().0))?;
         (id != [0; 16]).then(|| uuid::Uuid::from_bytes(id))
-    }
-
-    /// The first LSN whose `created_at_us >= t` (one past the last LSN if none), using
-    /// the segments' time ranges to touch only the segment that holds it.
-    pub fn lsn_at_time(&self, t: i64) -> Lsn {
-        let view = self.shared().snapshot();
-        lsn_at_time(&view, t)
-    }
-
-    /// Scans events with LSN in `range` (inclusive start, exclusive end), in order.
-    /// Each item is CRC-checked; set `check_hash` to also recompute every hash.
-    pub fn scan(&self, range: Range<Lsn>, direction: ScanDirection, check_hash: bool) -> Scan {
-        let view = self.shared().snapshot();
-        let visible = Lsn(self.stats().visible_lsn.0 + 1);
-        let end = range.end.min(visible);
-        let start = range.start.max(Lsn(1));
-        Scan {
-            view,
-            start,
-            end,
-            direction,
-            check_hash,
-            cursor: None,
-            segments_visited: 0,
-        }
-    }
-
-    /// Scans events with `from_us <= created_at_us < to_us`, touching only the
-    /// segments whose time range overlaps.
-    pub fn scan_time(
-        &self,
-        from_us: i64,
-        to_us: i64,
-        direction: ScanDirection,
-        check_hash: bool,
-    ) -> Scan {
-        let view = self.shared().snapshot();
-        let range = lsn_at_time(&view, from_us)..lsn_at_time(&view, to_us);
-        drop(view);
-        self.scan(range, direction, check_hash)
-    }
-}
-
-fn lsn_at_time(view: &LogView, t: i64) -> Lsn {
-    let candidates = view.segments_in_time(t, i64::MAX);
-    for i in candidates {
-        let (first, n, k) =
-            view.segments[i].with_index(|ix| (ix.first_lsn(), ix.count(), ix.lower_bound_time(t)));
-        if k < n {
-            return Lsn(first.0 + k);
-        }
-    }
-    match view.segments.last() {
-        Some(s) => s.with_index(|ix| Lsn(ix.first_lsn().0 + ix.count())),
-        None => Lsn(1),
-    }
-}
-
-/// An iterator over a range of the log, fixed at creation (events appended later are
-/// not included).
-#[derive(Debug)]
-pub struct Scan {
-    view: Arc<LogView>,
-    start: Lsn,
-    end: Lsn,
-    direction: ScanDirection,
-    check_hash: bool,
-    cursor: Option<(usize, Lsn, u64)>,
-    segments_visited: usize,
-}
-
-impl Scan {
-    /// How many segments this scan has read from (time-range pruning shows here).
-    pub fn segments_visited(&self) -> usize {
-        self.segments_visited
-    }
-
-    fn next_lsn(&mut self) -> Option<Lsn> {
-        if self.start >= self.end {
-            return None;
-        }
-        match self.direction {
-            ScanDirection::Forward => {
-                let lsn = self.start;
-                self.start = Lsn(lsn.0 + 1);
-                Some(lsn)
-            }
-            ScanDirection::Backward => {
-                self.end = Lsn(self.end.0 - 1);
-                Some(self.end)
-            }
-        }
-    }
-}
-
-impl Iterator for Scan {
-    type Item = Result<StoredEvent>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let lsn = self.next_lsn()?;
-        let (i, first, n) = match self.cursor {
-            Some((i, first, n)) if lsn >= first && lsn.0 < first.0 + n => (i, first, n),
-            _ => {
-                let i = self.view.segment_of_lsn(lsn)?;
-                let (first, n) =
-                    self.view.segments[i].with_index(|ix| (ix.first_lsn(), ix.count()));
-                self.cursor = Some((i, first, n));
-                self.segments_visited += 1;
-                (i, first, n)
-            }
-        };
-        debug_assert!(lsn.0 < first.0 + n);
-        let item = read_record(&self.view, i, lsn.0 - first.0);
-        Some(match item {
-            Ok(ev) if self.check_hash => ev.check_hash().map(|()| ev),
-            other => other,
-        })
     }
 }

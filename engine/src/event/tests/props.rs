@@ -405,3 +405,32 @@ proptest! {
         prop_assert_eq!(hex::encode(Sha256::digest(&canonical)), hex::encode(hash));
     }
 }
+
+proptest! {
+    #[test]
+    fn damaged_events_are_refused_or_canonical(
+        event in arb_event(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
+        let mut bytes = event.text.into_bytes();
+        for (at, byte) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        if let Ok(prepared) = prepare_event(&bytes) {
+            let prev = [0u8; 32];
+            let server = ServerFields {
+                created_at_us: 0,
+                id: uuid::Uuid::nil(),
+                prev_hash: &prev,
+                seq: 1,
+                tenant: "t",
+            };
+            let mut body = Vec::new();
+            prepared.write_body(&server, &mut body);
+            let text = String::from_utf8(body.clone()).expect("UTF-8");
+            prop_assert_eq!(ours(&text), text.clone(), "still canonical");
+            prop_assert!(server_fields(&body).is_ok());
+        }
+    }
+}
