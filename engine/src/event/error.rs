@@ -83,7 +83,9 @@ impl FieldError {
         let mut loc = vec![Loc::Key(field.to_string())];
         loc.extend(e.path.iter().cloned());
         let (msg, input) = match &e.reason {
-            NumberError::IntegerTooBig { literal } => (e.reason.to_string(), literal),
+            NumberError::IntegerTooBig { literal } | NumberError::IntegerValued { literal, .. } => {
+                (e.reason.to_string(), literal)
+            }
             NumberError::NotFinite { literal } => (
                 format!("Input should be a finite number: {literal} is out of range for a double"),
                 literal,

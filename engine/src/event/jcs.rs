@@ -42,6 +42,17 @@ pub enum NumberError {
         /// The literal as written.
         literal: String,
     },
+    #[error("number {literal} is the integer {canonical}, outside ±(2^53 − 1), which other JSON implementations cannot read back exactly; send it as a string")]
+    /// A float literal whose value is an integer beyond ±(2^53 − 1) below 1e21: its
+    /// canonical form is a bare integer (`1e20` → `100000000000000000000`) that other
+    /// implementations read back as an unsafe integer (Python's rfc8785 refuses it), so
+    /// a third party could not recompute the hash.
+    IntegerValued {
+        /// The literal as written.
+        literal: String,
+        /// Its canonical form.
+        canonical: String,
+    },
     /// A literal whose double is ±Infinity.
     #[error("number {literal} is out of range for an IEEE 754 double")]
     NotFinite {
@@ -66,7 +77,7 @@ impl NumberError {
     /// The pydantic-style error type for this problem.
     pub fn kind(&self) -> &'static str {
         match self {
-            NumberError::IntegerTooBig { .. } => "int_too_big",
+            NumberError::IntegerTooBig { .. } | NumberError::IntegerValued { .. } => "int_too_big",
             NumberError::NotFinite { .. } => "finite_number",
             NumberError::NotANumber { .. } => "value_error",
             NumberError::TooDeep { .. } => "value_error",
@@ -113,7 +124,10 @@ fn collect_errors(value: &Value<'_>, path: &mut Vec<Loc>, found: &mut Vec<JcsErr
     }
     match value {
         Value::Number(lit) => {
-            if let Err(reason) = write_number(lit, &mut Vec::new()) {
+            let mut canonical = Vec::new();
+            let checked =
+                write_number(lit, &mut canonical).and_then(|()| integer_valued(lit, &canonical));
+            if let Err(reason) = checked {
                 found.push(JcsError {
                     path: path.clone(),
                     reason,
@@ -347,6 +361,25 @@ pub fn write_number(lit: &str, out: &mut Vec<u8>) -> Result<(), NumberError> {
             literal: lit.to_string(),
         }),
     }
+}
+
+/// Refuses a canonical form that is a bare integer beyond ±(2^53 − 1) (see
+/// [`NumberError::IntegerValued`]). Integer literals were refused before this.
+fn integer_valued(lit: &str, canonical: &[u8]) -> Result<(), NumberError> {
+    let digits = canonical.strip_prefix(b"-").unwrap_or(canonical);
+    let value = || {
+        digits
+            .iter()
+            .fold(0u64, |v, &d| v * 10 + u64::from(d - b'0'))
+    };
+    if digits.iter().all(u8::is_ascii_digit) && (digits.len() > 16 || value() > SAFE_INTEGER_MAX) {
+        let canonical = String::from_utf8_lossy(canonical).into_owned();
+        return Err(NumberError::IntegerValued {
+            literal: lit.to_string(),
+            canonical,
+        });
+    }
+    Ok(())
 }
 
 /// RFC 8259's number grammar (Rust's `f64` parser alone would take `inf`, `.5`, `1.`).

@@ -223,3 +223,32 @@ fn doubles_in_events_keep_their_digits() {
     let text = String::from_utf8(out).expect("UTF-8");
     assert!(text.contains("3.7281093414012515e+47"), "{text}");
 }
+
+#[test]
+fn floats_whose_canonical_form_is_an_unsafe_integer_are_refused() {
+    for lit in [
+        "1e20",
+        "1.5e20",
+        "100000000000000000000.0",
+        "9007199254740992.0",
+        "-2.9514790517935283e20",
+    ] {
+        let text = format!("{{\"x\":{lit}}}");
+        let v = parse(text.as_bytes()).unwrap();
+        let errs = number_errors(&v);
+        assert_eq!(errs.len(), 1, "{lit}");
+        assert_eq!(errs[0].reason.kind(), "int_too_big", "{lit}");
+    }
+    for lit in [
+        "9007199254740991.0",
+        "1e21",
+        "1.5e21",
+        "0.5",
+        "-9007199254740991",
+        "1e300",
+    ] {
+        let text = format!("{{\"x\":{lit}}}");
+        let v = parse(text.as_bytes()).unwrap();
+        assert!(number_errors(&v).is_empty(), "{lit}");
+    }
+}
