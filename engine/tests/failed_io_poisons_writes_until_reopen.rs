@@ -75,7 +75,11 @@ fn no_space_for_a_new_segment() {
     let mut acked = Acked::default();
     let (engine, _) = open_faulty(&disk, faulty_config()).unwrap();
     let t = tenant("t");
-    disk.fail_matching(OpKind::Allocate, ".seg", Fault::Enospc);
+    // The disk is full: the background preallocation of the spare segment fails, and so
+    // does the roll's own attempt.
+    for _ in 0..4 {
+        disk.fail_matching(OpKind::Allocate, "wal/", Fault::Enospc);
+    }
     // Append until a roll needs a new segment; that append fails, nothing is lost.
     let mut failed = false;
     for r in 0..500 {

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 use super::append::{Ack, Appended, Request};
 use super::engine::Shared;
-use super::sync::{SyncJob, SyncerInit};
+use super::sync::{SealerJob, SyncJob, SyncerInit};
 use super::view::{ActiveInner, ActiveSegment, LogView, Segment};
 use crate::chain::ChainHead;
 use crate::error::{EngineError, IoContext, Result};
@@ -53,6 +53,7 @@ pub(crate) struct Sequencer {
     shared: Arc<Shared>,
     rx: Receiver<Request>,
     sync_tx: Sender<SyncJob>,
+    sealer_tx: Sender<SealerJob>,
     heads: HashMap<TenantId, ChainHead>,
     next_lsn: Lsn,
     last_created_us: i64,
@@ -67,6 +68,7 @@ impl Sequencer {
         shared: Arc<Shared>,
         rx: Receiver<Request>,
         sync_tx: Sender<SyncJob>,
+        sealer_tx: Sender<SealerJob>,
         rec: Recovered,
     ) -> Result<(Sequencer, SyncerInit)> {
         let mut segments = rec.sealed;
@@ -115,10 +117,12 @@ impl Sequencer {
         };
         segments.push(active.segment.clone());
         *shared.view.write() = Arc::new(LogView { segments });
+        let _ = sealer_tx.send(SealerJob::PrepareSpare);
         let seq = Sequencer {
             shared,
             rx,
             sync_tx,
+            sealer_tx,
             heads: rec.heads,
             next_lsn: rec.next_lsn,
             last_created_us: rec.last_created_us,
@@ -334,6 +338,7 @@ impl Sequencer {
         *view = Arc::new(LogView { segments });
         drop(view);
         self.active = active;
+        let _ = self.sealer_tx.send(SealerJob::PrepareSpare);
         Ok(())
     }
 }
@@ -344,7 +349,10 @@ fn refused(cause: &str) -> EngineError {
     }
 }
 
-/// Creates, preallocates and fsyncs a new segment file (and its directory entry).
+/// Creates a new segment file: takes the spare the sealer preallocated in the
+/// background (else preallocates now), writes the header, fsyncs, renames it into place
+/// and fsyncs the directory. Preallocating 256 MiB of zeros takes long enough that doing
+/// it on the roll would stall every append behind it.
 fn create_segment(
     shared: &Shared,
     id: SegmentId,
@@ -357,11 +365,24 @@ fn create_segment(
         created_at_us: crate::time::now_us(),
     }
     .encode();
-    let file = shared.storage.create_new(&path).ctx(&path, "create")?;
-    file.write_all_at(&header, 0).ctx(&path, "write")?;
-    file.allocate(shared.config.segment_bytes)
-        .ctx(&path, "preallocate")?;
-    file.sync_all().ctx(&path, "fsync")?;
+    let file = match shared.spare.lock().take() {
+        Some((spare, file)) => {
+            file.write_all_at(&header, 0).ctx(&spare, "write")?;
+            file.allocate(shared.config.segment_bytes)
+                .ctx(&spare, "preallocate")?;
+            file.sync_all().ctx(&spare, "fsync")?;
+            shared.storage.rename(&spare, &path).ctx(&path, "rename")?;
+            file
+        }
+        None => {
+            let file = shared.storage.create_new(&path).ctx(&path, "create")?;
+            file.write_all_at(&header, 0).ctx(&path, "write")?;
+            file.allocate(shared.config.segment_bytes)
+                .ctx(&path, "preallocate")?;
+            file.sync_all().ctx(&path, "fsync")?;
+            file
+        }
+    };
     shared
         .storage
         .sync_dir(&shared.wal)

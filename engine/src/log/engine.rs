@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     /// Chain heads of what is published (readers' view; the sequencer keeps its own).
     pub heads: RwLock<HashMap<TenantId, ChainHead>>,
     pub budget: Budget,
+    /// A preallocated file for the next segment, made ready in the background.
+    pub spare: Mutex<Option<(PathBuf, crate::storage::FileHandle)>>,
     poisoned: AtomicBool,
     poison_cause: Mutex<Option<String>>,
     pub read_only: Option<String>,
@@ -143,6 +145,7 @@ impl Engine {
             visible,
             heads: RwLock::new(rec.heads.clone()),
             view: RwLock::new(Arc::new(LogView::default())),
+            spare: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(None),
             read_only: rec.read_only.clone(),
@@ -154,7 +157,8 @@ impl Engine {
         let (tx, rx) = crossbeam_channel::unbounded();
         let (sync_tx, sync_rx) = crossbeam_channel::bounded(64);
         let (seal_tx, seal_rx) = crossbeam_channel::unbounded();
-        let (sequencer, syncer) = Sequencer::start(shared.clone(), rx, sync_tx, rec)?;
+        let (sequencer, syncer) =
+            Sequencer::start(shared.clone(), rx, sync_tx, seal_tx.clone(), rec)?;
         let syncer = Syncer::new(shared.clone(), sync_rx, seal_tx, syncer);
         let sealer = Sealer::new(shared.clone(), seal_rx);
         let threads = vec![

@@ -57,7 +57,7 @@ pub(crate) struct SyncerInit {
 pub(crate) struct Syncer {
     shared: Arc<Shared>,
     rx: Receiver<SyncJob>,
-    seal_tx: Sender<(Arc<Segment>, Arc<MemIndex>)>,
+    seal_tx: Sender<SealerJob>,
     /// BLAKE3 of the active segment's bytes so far (header and published chunks).
     digest: blake3::Hasher,
     digest_segment: SegmentId,
@@ -70,7 +70,7 @@ impl Syncer {
     pub fn new(
         shared: Arc<Shared>,
         rx: Receiver<SyncJob>,
-        seal_tx: Sender<(Arc<Segment>, Arc<MemIndex>)>,
+        seal_tx: Sender<SealerJob>,
         init: SyncerInit,
     ) -> Self {
         let mut digest = blake3::Hasher::new();
@@ -339,35 +339,73 @@ impl Syncer {
             .collect();
         *view = Arc::new(LogView { segments });
         drop(view);
-        let _ = self.seal_tx.send((sealed, index));
+        let _ = self.seal_tx.send(SealerJob::Index(sealed, index));
         Ok(())
     }
 }
 
-/// Writes the index file of each sealed segment and swaps readers to the mapped index.
-pub(crate) struct Sealer {
-    shared: Arc<Shared>,
-    rx: Receiver<(Arc<Segment>, Arc<MemIndex>)>,
+/// Background work that must not stall appends.
+pub(crate) enum SealerJob {
+    /// Write a sealed segment's index file and swap readers to the mapped index.
+    Index(Arc<Segment>, Arc<MemIndex>),
+    /// Preallocate a spare segment file for the next roll, if there is none.
+    PrepareSpare,
 }
 
+/// The sealer thread: index files of sealed segments, spare segment files.
+pub(crate) struct Sealer {
+    shared: Arc<Shared>,
+    rx: Receiver<SealerJob>,
+}
+
+/// Name of the preallocated spare segment (a temp file: open removes a leftover one).
+const SPARE_NAME: &str = "next-segment.tmp";
+
 impl Sealer {
-    pub fn new(shared: Arc<Shared>, rx: Receiver<(Arc<Segment>, Arc<MemIndex>)>) -> Self {
+    pub fn new(shared: Arc<Shared>, rx: Receiver<SealerJob>) -> Self {
         Sealer { shared, rx }
     }
 
     pub fn run(self) {
-        while let Ok((segment, index)) = self.rx.recv() {
-            let Segment::Sealed(sealed) = segment.as_ref() else {
-                continue;
-            };
-            match self.write(sealed, &index) {
-                Ok(mapped) => *sealed.index.write() = mapped,
-                // The in-memory index keeps serving; open rebuilds the file next time.
-                Err(e) => {
-                    tracing::warn!(segment = %sealed.id, error = %e, "could not write the segment index file")
+        while let Ok(job) = self.rx.recv() {
+            match job {
+                SealerJob::Index(segment, index) => {
+                    let Segment::Sealed(sealed) = segment.as_ref() else {
+                        continue;
+                    };
+                    match self.write(sealed, &index) {
+                        Ok(mapped) => *sealed.index.write() = mapped,
+                        // The in-memory index keeps serving; open rebuilds the file next time.
+                        Err(e) => {
+                            tracing::warn!(segment = %sealed.id, error = %e, "could not write the segment index file")
+                        }
+                    }
+                }
+                SealerJob::PrepareSpare => {
+                    if let Err(e) = self.prepare_spare() {
+                        // The next roll preallocates in line instead (and reports a full disk).
+                        tracing::warn!(error = %e, "could not preallocate the next segment file");
+                    }
                 }
             }
         }
+    }
+
+    fn prepare_spare(&self) -> Result<()> {
+        if self.shared.spare.lock().is_some() || self.shared.write_refusal().is_some() {
+            return Ok(());
+        }
+        let storage = &self.shared.storage;
+        let path = self.shared.wal.join(SPARE_NAME);
+        if storage.exists(&path).ctx(&path, "stat")? {
+            storage.remove(&path).ctx(&path, "remove")?;
+        }
+        let file = storage.create_new(&path).ctx(&path, "create")?;
+        file.allocate(self.shared.config.segment_bytes)
+            .ctx(&path, "preallocate")?;
+        file.sync_all().ctx(&path, "fsync")?;
+        *self.shared.spare.lock() = Some((path, file));
+        Ok(())
     }
 
     fn write(&self, sealed: &SealedSegment, index: &MemIndex) -> Result<SegmentIndex> {
