@@ -83,7 +83,6 @@ impl Sequencer {
                 let records = a.index.len() as u64;
                 let data = Bytes::from(a.data);
                 let init = SyncerInit {
-                    segment: a.id,
                     hashed: data.clone(),
                 };
                 let segment = Arc::new(Segment::Active(ActiveSegment {
@@ -109,7 +108,6 @@ impl Sequencer {
                 (
                     active,
                     SyncerInit {
-                        segment: id,
                         hashed: Bytes::copy_from_slice(&header),
                     },
                 )
@@ -328,7 +326,6 @@ impl Sequencer {
         let (active, header) = create_segment(&self.shared, id, self.next_lsn)?;
         self.sync_tx
             .send(SyncJob::NewSegment {
-                segment: id,
                 header: Bytes::copy_from_slice(&header),
             })
             .map_err(|_| EngineError::Closed)?;

@@ -18,7 +18,7 @@ use crate::error::{EngineError, IoContext, Result};
 use crate::frame::{self, SealRecord};
 use crate::index::{MemIndex, MemRec, SegmentIndex};
 use crate::storage::FileHandle;
-use crate::types::{Lsn, SegmentId, TenantId};
+use crate::types::{Lsn, TenantId};
 
 /// Work for the syncer, in log order.
 pub(crate) enum SyncJob {
@@ -42,14 +42,13 @@ pub(crate) enum SyncJob {
         done: oneshot::Sender<Result<()>>,
     },
     /// A new active segment was created with this header.
-    NewSegment { segment: SegmentId, header: Bytes },
+    NewSegment { header: Bytes },
     /// Everything is written: sync what is unsynced and stop.
     Shutdown,
 }
 
 /// Where the syncer starts: the active segment's bytes so far (for the seal digest).
 pub(crate) struct SyncerInit {
-    pub segment: SegmentId,
     pub hashed: Bytes,
 }
 
@@ -60,7 +59,9 @@ pub(crate) struct Syncer {
     seal_tx: Sender<SealerJob>,
     /// BLAKE3 of the active segment's bytes so far (header and published chunks).
     digest: blake3::Hasher,
-    digest_segment: SegmentId,
+    /// The recovered active segment's bytes, hashed when the thread starts (so open
+    /// does not wait for it).
+    digest_pending: Option<Bytes>,
     /// The last file with written-but-unsynced data (interval / none policies).
     unsynced: Option<(FileHandle, PathBuf, Lsn)>,
     last_sync: Instant,
@@ -73,20 +74,21 @@ impl Syncer {
         seal_tx: Sender<SealerJob>,
         init: SyncerInit,
     ) -> Self {
-        let mut digest = blake3::Hasher::new();
-        digest.update(&init.hashed);
         Syncer {
             shared,
             rx,
             seal_tx,
-            digest,
-            digest_segment: init.segment,
+            digest: blake3::Hasher::new(),
+            digest_pending: Some(init.hashed),
             unsynced: None,
             last_sync: Instant::now(),
         }
     }
 
     pub fn run(mut self) {
+        if let Some(bytes) = self.digest_pending.take() {
+            self.digest.update(&bytes);
+        }
         let mut next: Option<SyncJob> = None;
         loop {
             let job = match next.take() {
@@ -122,10 +124,9 @@ impl Syncer {
                     }
                     let _ = done.send(result);
                 }
-                SyncJob::NewSegment { segment, header } => {
+                SyncJob::NewSegment { header } => {
                     self.digest = blake3::Hasher::new();
                     self.digest.update(&header);
-                    self.digest_segment = segment;
                 }
                 SyncJob::Shutdown => {
                     self.sync_pending();

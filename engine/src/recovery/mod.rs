@@ -167,9 +167,9 @@ fn open_segment(
         let bytes = file.map().ctx(&path, "mmap")?;
         return open_sealed(config, storage, wal, header, seal, bytes);
     }
-    // Not sealed: the active segment, or (not last) damage. Read it whole.
-    let mut bytes = vec![0u8; size as usize];
-    file.read_exact_at(&mut bytes, 0).ctx(&path, "read")?;
+    // Not sealed: the active segment, or (not last) damage. Read all but its
+    // preallocated zeros (walking treats bytes past the end as zeros).
+    let bytes = read_nonzero_prefix(file.as_ref(), size, &path)?;
     let walk = scan::walk(&bytes, id, header.first_lsn, is_last, false);
     Ok(Opened::Active {
         id,
@@ -178,6 +178,31 @@ fn open_segment(
         walk,
         bytes,
     })
+}
+
+/// Bytes of a file up to its last non-zero byte: the preallocated zeros at the end of an
+/// active segment are found by reading backwards in blocks and are never copied.
+fn read_nonzero_prefix(
+    file: &dyn crate::storage::StorageFile,
+    size: u64,
+    path: &Path,
+) -> Result<Vec<u8>> {
+    const BLOCK: u64 = 1 << 20;
+    let mut end = size;
+    let mut block = vec![0u8; BLOCK as usize];
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK);
+        let buf = &mut block[..(end - start) as usize];
+        file.read_exact_at(buf, start).ctx(path, "read")?;
+        if let Some(p) = buf.iter().rposition(|&b| b != 0) {
+            end = start + p as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    let mut bytes = vec![0u8; end as usize];
+    file.read_exact_at(&mut bytes, 0).ctx(path, "read")?;
+    Ok(bytes)
 }
 
 fn read_seal(
@@ -375,7 +400,6 @@ fn fold(rec: &mut Recovered, opened: Opened, storage: &dyn Storage, wal: &Path) 
             }
             rec.report.events += walk.index.len() as u64;
             bytes.truncate(walk.data_end);
-            bytes.shrink_to_fit();
             rec.active = Some(RecoveredActive {
                 id,
                 path,

@@ -100,7 +100,7 @@ struct Walker<'a> {
     expected: Lsn,
     index: MemIndex,
     /// Frames of the request being read (not yet ended).
-    pending: Vec<(String, MemRec)>,
+    pending: Vec<(&'a str, MemRec)>,
     /// End of the last complete request.
     last_end: usize,
     damage: Vec<Damage>,
@@ -109,8 +109,8 @@ struct Walker<'a> {
     check_hashes: bool,
 }
 
-impl Walker<'_> {
-    fn accept(&mut self, ev: &EventRecord<'_>, pos: usize, next: usize) {
+impl<'a> Walker<'a> {
+    fn accept(&mut self, ev: &EventRecord<'a>, pos: usize, next: usize) {
         if self.check_hashes && crate::chain::body_hash(ev.body) != ev.hash {
             self.damage.push(Damage {
                 segment: self.segment,
@@ -128,7 +128,7 @@ impl Walker<'_> {
             id: ev.id,
             hash: ev.hash,
         };
-        self.pending.push((ev.tenant.to_owned(), rec));
+        self.pending.push((ev.tenant, rec));
         self.expected = Lsn(ev.lsn.0 + 1);
         if ev.flags & FLAG_REQUEST_END != 0 {
             self.commit_pending();
@@ -139,9 +139,9 @@ impl Walker<'_> {
     fn commit_pending(&mut self) {
         for (tenant, rec) in std::mem::take(&mut self.pending) {
             let pushed = if self.lost_lsns == 0 {
-                self.index.push(&tenant, &rec)
+                self.index.push(tenant, &rec)
             } else {
-                self.index.push_after_damage(&tenant, &rec, self.lost_lsns)
+                self.index.push_after_damage(tenant, &rec, self.lost_lsns)
             };
             if pushed.is_err() {
                 // Keep the LSN slot (reads report it) but not the (tenant, seq) entry.
