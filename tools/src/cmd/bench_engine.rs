@@ -123,6 +123,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         verified.events,
         args.events
     );
+    eprintln!("looking up random events by id…");
+    let (lookup_p50_us, lookup_p99_us) = lookups(&engine, args.events)?;
     latencies.sort_unstable();
     let pct = |p: f64| {
         latencies
@@ -138,7 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         pool.mean_json_bytes
     );
     println!(
-        "events={} tenants={} appenders={} batch={} durability={} events_per_s={:.0} mb_per_s={:.1} p50_us={} p99_us={} recover_s={:.3} scan_verify_events_per_s={:.0} bytes_per_event={:.1} prepare_events_per_s={:.0}",
+        "events={} tenants={} appenders={} batch={} durability={} events_per_s={:.0} mb_per_s={:.1} p50_us={} p99_us={} recover_s={:.3} scan_verify_events_per_s={:.0} lookup_id_p50_us={:.1} lookup_id_p99_us={:.1} bytes_per_event={:.1} prepare_events_per_s={:.0}",
         args.events,
         args.tenants,
         args.appenders,
@@ -150,6 +152,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         pct(0.99),
         recover_s,
         n / verify_s,
+        lookup_p50_us,
+        lookup_p99_us,
         disk_bytes as f64 / n,
         pool.prepare_per_s,
     );
@@ -239,6 +243,32 @@ fn append_all(engine: &Engine, pool: &Pool, args: &Args) -> anyhow::Result<Vec<u
         }
         Ok(all)
     })
+}
+
+/// Looks up 10,000 random events by id (ids gathered first, untimed); p50 and p99 in µs.
+fn lookups(engine: &Engine, events: u64) -> anyhow::Result<(f64, f64)> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut ids = Vec::with_capacity(10_000);
+    for _ in 0..10_000 {
+        let lsn = Lsn(rng.random_range(1..=events));
+        let ev = engine
+            .get_by_lsn(lsn)?
+            .ok_or_else(|| anyhow::anyhow!("lsn {lsn} missing"))?;
+        ids.push((ev.id, lsn));
+    }
+    let mut took = Vec::with_capacity(ids.len());
+    for (id, lsn) in &ids {
+        let t = Instant::now();
+        let ev = engine.get_by_id(id)?;
+        took.push(t.elapsed().as_nanos() as f64 / 1000.0);
+        anyhow::ensure!(
+            ev.map(|e| e.lsn) == Some(*lsn),
+            "id {id} did not find lsn {lsn}"
+        );
+    }
+    took.sort_by(f64::total_cmp);
+    Ok((took[took.len() / 2], took[took.len() * 99 / 100]))
 }
 
 fn dir_bytes(dir: &Path) -> anyhow::Result<u64> {
