@@ -359,7 +359,7 @@ fn fold(rec: &mut Recovered, opened: Opened, storage: &dyn Storage, wal: &Path) 
                 rec.report.rebuilt_indexes.push(id);
             }
             note_damage(rec, damage, identity_lost);
-            fold_heads(rec, index.lookup(), id, wal)?;
+            fold_heads(rec, index.lookup(), id);
             rec.next_lsn = Lsn(seal.last_lsn.0 + 1);
             rec.last_created_us = rec.last_created_us.max(seal.created_max_us);
             rec.report.events += seal.record_count;
@@ -393,7 +393,7 @@ fn fold(rec: &mut Recovered, opened: Opened, storage: &dyn Storage, wal: &Path) 
                 bytes[from..to].fill(0);
             }
             note_damage(rec, walk.damage, walk.identity_lost);
-            fold_heads(rec, &walk.index, id, wal)?;
+            fold_heads(rec, &walk.index, id);
             rec.next_lsn = walk.index.next_lsn();
             if let Some((_, max)) = IndexLookup::time_range(&walk.index) {
                 rec.last_created_us = rec.last_created_us.max(max);
@@ -437,12 +437,7 @@ fn note_damage(rec: &mut Recovered, damage: Vec<Damage>, identity_lost: bool) {
 
 /// Folds a segment's tenant runs into the chain heads; a run that does not continue
 /// its tenant's chain is damage (an event deleted, or a segment replaced).
-fn fold_heads(
-    rec: &mut Recovered,
-    index: &dyn IndexLookup,
-    id: SegmentId,
-    _wal: &Path,
-) -> Result<()> {
+fn fold_heads(rec: &mut Recovered, index: &dyn IndexLookup, id: SegmentId) {
     for run in index.tenant_runs() {
         let Ok(tenant) = TenantId::new(&run.tenant) else {
             continue;
@@ -467,7 +462,6 @@ fn fold_heads(
         last.hash = run.last_hash;
         last.created_at_us = run.last_created_us;
     }
-    Ok(())
 }
 
 /// Saves the torn bytes beside the segment, then zeroes them in place and syncs, so the
