@@ -203,7 +203,14 @@ impl Sequencer {
     /// Encodes one request into the batch: every event gets its server fields and its
     /// frame; the last one carries `FLAG_REQUEST_END`.
     fn encode(&mut self, req: Request, batch: &mut Batch) {
-        let created = crate::time::now_us().max(self.last_created_us);
+        // Clamped into what RFC 3339 with four-digit years can say, so the body's
+        // created_at and the frame's always agree.
+        let now = self
+            .shared
+            .clock
+            .now_us()
+            .clamp(0, crate::time::TIMESTAMP_US_MAX);
+        let created = now.max(self.last_created_us);
         self.last_created_us = created;
         let durable_lsn = Lsn(self.shared.durable_lsn.load(Ordering::SeqCst));
         let mut head = self

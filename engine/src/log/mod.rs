@@ -19,6 +19,6 @@ mod sync;
 pub(crate) mod view;
 
 pub use append::{AppendTicket, Appended};
-pub use engine::{Engine, EngineStats};
+pub use engine::{Clock, Engine, EngineStats, SystemClock};
 pub use read::{EventRef, StoredEvent};
 pub use scan::{Scan, ScanDirection};
