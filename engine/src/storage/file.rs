@@ -130,6 +130,21 @@ impl fmt::Debug for RealFile {
     }
 }
 
+impl RealFile {
+    /// Writes zeros over `[from, to)`: preallocation where fallocate is unsupported.
+    fn zero_fill(&self, from: u64, to: u64) -> io::Result<()> {
+        const CHUNK: usize = 1024 * 1024;
+        let zeros = vec![0u8; CHUNK];
+        let mut at = from;
+        while at < to {
+            let n = ((to - at) as usize).min(CHUNK);
+            self.file.write_all_at(&zeros[..n], at)?;
+            at += n as u64;
+        }
+        Ok(())
+    }
+}
+
 impl StorageFile for RealFile {
     fn size(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
@@ -160,19 +175,17 @@ impl StorageFile for RealFile {
         if len <= current {
             return Ok(());
         }
-        // Zero-fill rather than fallocate: ext4 marks fallocated extents "unwritten", and
-        // the first fdatasync after writing into one must also journal the extent
-        // conversion, which costs latency on every group commit. Written zeros make
-        // later fdatasyncs pure data flushes. See docs/FORMAT.md, "Preallocation".
-        const CHUNK: usize = 1024 * 1024;
-        let zeros = vec![0u8; CHUNK];
-        let mut at = current;
-        while at < len {
-            let n = ((len - at) as usize).min(CHUNK);
-            self.file.write_all_at(&zeros[..n], at)?;
-            at += n as u64;
+        // fallocate reserves the blocks without writing them: a full disk shows up here,
+        // never in the middle of a frame, and the background preallocation of the next
+        // segment costs no write bandwidth. (Zero-filling measured a slightly faster
+        // fdatasync per group commit, but doubled the bytes written at high ingest
+        // rates and put a 256 MiB flush in front of the WAL's fdatasyncs: see
+        // docs/FORMAT.md, "Preallocation".)
+        match rustix::fs::fallocate(&self.file, rustix::fs::FallocateFlags::empty(), current, len - current) {
+            Ok(()) => Ok(()),
+            Err(e) if e == rustix::io::Errno::OPNOTSUPP => self.zero_fill(current, len),
+            Err(e) => Err(e.into()),
         }
-        Ok(())
     }
 
     fn map(&self) -> io::Result<Bytes> {

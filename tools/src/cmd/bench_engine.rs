@@ -278,7 +278,11 @@ fn dir_bytes(dir: &Path) -> anyhow::Result<u64> {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let len = entry.metadata()?.len();
-        // The active segment is preallocated: count its data, not its zeros.
+        // The active segment is preallocated: count its data, not its zeros; the spare
+        // segment (`*.tmp`) holds no data yet.
+        if name.ends_with(".tmp") {
+            continue;
+        }
         total += if name.ends_with(".seg") {
             data_len(&entry.path(), len)?
         } else {
