@@ -113,6 +113,20 @@ pub enum EngineError {
         /// The data directory.
         dir: PathBuf,
     },
+    /// The secondary index (tantivy) failed; the log itself is unaffected.
+    #[error("secondary index at {}: {source}", path.display())]
+    Index {
+        /// The index directory.
+        path: PathBuf,
+        /// tantivy's error.
+        source: tantivy::TantivyError,
+    },
+    /// A query that cannot be run as asked.
+    #[error("invalid query: {why}")]
+    Query {
+        /// What is wrong.
+        why: String,
+    },
     /// Invalid configuration: every problem, not only the first.
     #[error("invalid engine configuration: {}", problems.join("; "))]
     Config {

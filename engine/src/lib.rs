@@ -20,6 +20,7 @@ pub mod index;
 pub mod limits;
 pub mod log;
 pub mod recovery;
+pub mod search;
 pub mod segment;
 pub mod storage;
 pub mod time;

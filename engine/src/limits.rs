@@ -92,3 +92,14 @@ pub const STACK_TRACE_CHARS_MAX: usize = 65_536;
 /// Characters of an offending string echoed back in a 422 item's `input`; longer strings
 /// are cut there and end with `…`, so an error answer stays small.
 pub const ERROR_INPUT_CHARS_MAX: usize = 256;
+
+/// Default number of events between two commits of the secondary index: bounds the
+/// pending events every query also searches in memory (read-your-writes).
+pub const INDEX_COMMIT_EVENTS_DEFAULT: u64 = 100_000;
+/// Events the indexer reads from the log per step.
+pub const INDEX_BATCH_EVENTS: u64 = 4_096;
+/// Largest `offset` a query accepts (deeper pages: use the cursor). Bounds the top-k
+/// each query keeps.
+pub const QUERY_OFFSET_MAX: u64 = 1_000_000;
+/// Largest page (`limit`).
+pub const QUERY_LIMIT_MAX: usize = 1_000;

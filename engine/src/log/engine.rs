@@ -33,6 +33,9 @@ pub(crate) struct Shared {
     pub durable_lsn: AtomicU64,
     /// Highest LSN published to readers; followers subscribe to it.
     pub visible: watch::Sender<Lsn>,
+    /// For threads that block until new events are visible.
+    visible_lock: Mutex<()>,
+    visible_changed: parking_lot::Condvar,
     /// Chain heads of what is published (readers' view; the sequencer keeps its own).
     pub heads: RwLock<HashMap<TenantId, ChainHead>>,
     pub budget: Budget,
@@ -72,6 +75,13 @@ impl Shared {
         self.read_only.as_ref().map(|reason| EngineError::ReadOnly {
             reason: reason.clone(),
         })
+    }
+
+    /// Makes events up to `lsn` visible and wakes whoever waits for them.
+    pub fn publish_visible(&self, lsn: Lsn) {
+        self.visible.send_replace(lsn);
+        let _guard = self.visible_lock.lock();
+        self.visible_changed.notify_all();
     }
 
     pub fn snapshot(&self) -> Arc<LogView> {
@@ -174,6 +184,8 @@ impl Engine {
             heads: RwLock::new(rec.heads.clone()),
             view: RwLock::new(Arc::new(LogView::default())),
             spare: Mutex::new(None),
+            visible_lock: Mutex::new(()),
+            visible_changed: parking_lot::Condvar::new(),
             clock,
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(None),
@@ -286,6 +298,20 @@ impl Engine {
     /// A receiver that changes whenever new events become visible (highest visible LSN).
     pub fn subscribe(&self) -> watch::Receiver<Lsn> {
         self.shared.visible.subscribe()
+    }
+
+    /// Blocks until an event after `after` is visible or `timeout` passes; returns the
+    /// highest visible LSN. For follower threads (the indexer); async code subscribes.
+    pub fn wait_visible(&self, after: Lsn, timeout: std::time::Duration) -> Lsn {
+        let mut guard = self.shared.visible_lock.lock();
+        let current = *self.shared.visible.borrow();
+        if current > after {
+            return current;
+        }
+        self.shared.visible_changed.wait_for(&mut guard, timeout);
+        drop(guard);
+        let visible = *self.shared.visible.borrow();
+        visible
     }
 
     /// Why writes are refused, if they are (poisoned or damaged log).

@@ -110,6 +110,22 @@ impl StoredEvent {
         }
     }
 
+    /// A borrowed view of this event.
+    pub fn as_ref(&self) -> EventRef<'_> {
+        EventRef {
+            segment: self.segment,
+            offset: self.offset,
+            lsn: self.lsn,
+            seq: self.seq,
+            created_at_us: self.created_at_us,
+            id: self.id,
+            hash: self.hash,
+            tenant: self.tenant(),
+            body: self.body(),
+            frame: &self.frame,
+        }
+    }
+
     /// Tenant name.
     pub fn tenant(&self) -> &str {
         // Checked to be a valid (ASCII) tenant name when decoded.

@@ -246,7 +246,7 @@ impl Syncer {
                 heads.insert(tenant.clone(), head);
             }
         }
-        self.shared.visible.send_replace(last_lsn);
+        self.shared.publish_visible(last_lsn);
         Ok(())
     }
 

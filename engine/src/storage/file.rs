@@ -181,7 +181,12 @@ impl StorageFile for RealFile {
         // fdatasync per group commit, but doubled the bytes written at high ingest
         // rates and put a 256 MiB flush in front of the WAL's fdatasyncs: see
         // docs/FORMAT.md, "Preallocation".)
-        match rustix::fs::fallocate(&self.file, rustix::fs::FallocateFlags::empty(), current, len - current) {
+        match rustix::fs::fallocate(
+            &self.file,
+            rustix::fs::FallocateFlags::empty(),
+            current,
+            len - current,
+        ) {
             Ok(()) => Ok(()),
             Err(e) if e == rustix::io::Errno::OPNOTSUPP => self.zero_fill(current, len),
             Err(e) => Err(e.into()),

@@ -1,0 +1,229 @@
+//! The indexer thread: follows the log, feeds tantivy, commits by count and time.
+//!
+//! It reads events after the last committed LSN (never on the append path: it waits
+//! for events to become visible, i.e. durable), adds each to the tantivy writer and to
+//! the in-memory pending set (so queries see it before the commit), and keeps the
+//! resolution overlay current. A commit stores the last indexed LSN and that event's
+//! hash in tantivy's commit payload: a restart resumes exactly after it.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tantivy::collector::DocSetCollector;
+use tantivy::query::TermQuery;
+use tantivy::schema::IndexRecordOption;
+use tantivy::{IndexWriter, TantivyDocument, Term};
+
+use super::fields::{IndexedFields, RESOLUTION_EVENT_TYPE};
+use super::index::{payload, Shared};
+use super::pending::{owned, PendingDoc};
+use super::schema::document;
+use crate::error::{EngineError, Result};
+use crate::limits::INDEX_BATCH_EVENTS;
+use crate::log::ScanDirection;
+use crate::types::{Lsn, TenantId};
+
+/// The indexer thread's body: retries after failures (reported through `failure`).
+pub(crate) fn run(shared: Arc<Shared>) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        match follow(&shared) {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "indexer failed; retrying in 1 s (queries still see every event, from the log)");
+                *shared.failure.lock() = Some(e.to_string());
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+fn follow(shared: &Shared) -> Result<()> {
+    let idx_err = |source| EngineError::Index {
+        path: shared.config.dir.clone(),
+        source,
+    };
+    let mut writer: IndexWriter<TantivyDocument> = shared
+        .index
+        .writer_with_num_threads(1, shared.config.writer_memory_bytes)
+        .map_err(idx_err)?;
+    // Start after the last commit (a failure drops uncommitted work).
+    let committed = shared.state.read().committed;
+    {
+        let mut state = shared.state.write();
+        state.pending.clear();
+        state.processed = committed;
+    }
+    let mut next = Lsn(committed.0 + 1);
+    let mut uncommitted = 0u64;
+    let mut last_commit = Instant::now();
+    loop {
+        let stopping = shared.stop.load(Ordering::SeqCst);
+        let visible = shared.engine.stats().visible_lsn;
+        if next <= visible && !stopping {
+            let end = Lsn((visible.0 + 1).min(next.0 + INDEX_BATCH_EVENTS));
+            let added = index_batch(shared, &mut writer, next..end)?;
+            uncommitted += added;
+            next = end;
+        }
+        let due = uncommitted >= shared.config.commit_events
+            || (uncommitted > 0
+                && (stopping || last_commit.elapsed() >= shared.config.commit_interval));
+        if due {
+            commit(shared, &mut writer, Lsn(next.0 - 1))?;
+            uncommitted = 0;
+            last_commit = Instant::now();
+        }
+        *shared.failure.lock() = None;
+        if stopping {
+            return Ok(());
+        }
+        if next > shared.engine.stats().visible_lsn {
+            let wait = shared
+                .config
+                .commit_interval
+                .saturating_sub(last_commit.elapsed())
+                .max(Duration::from_millis(1));
+            shared
+                .engine
+                .wait_visible(Lsn(next.0 - 1), wait.min(Duration::from_millis(200)));
+        }
+    }
+}
+
+/// Indexes the events with LSN in `range`; returns how many were added.
+fn index_batch(
+    shared: &Shared,
+    writer: &mut IndexWriter<TantivyDocument>,
+    range: std::ops::Range<Lsn>,
+) -> Result<u64> {
+    let mut docs = Vec::new();
+    let mut pending = Vec::new();
+    let mut resolutions = Vec::new();
+    let mut skipped = 0u64;
+    shared
+        .engine
+        .visit(range.clone(), ScanDirection::Forward, |item| {
+            let Ok(ev) = item else {
+                // Damage is reported by open and by verify; an unreadable event cannot be
+                // indexed, and reads of it fail with the damage.
+                skipped += 1;
+                return ControlFlow::<()>::Continue(());
+            };
+            match IndexedFields::extract(ev.body) {
+                Ok(fields) => {
+                    docs.push(document(&shared.fields, ev.lsn, ev.tenant, &fields));
+                    if fields.is_resolution() {
+                        resolutions.push(ev.lsn);
+                    }
+                    if let Ok(tenant) = TenantId::new(ev.tenant) {
+                        pending.push(PendingDoc {
+                            lsn: ev.lsn,
+                            created_at_us: ev.created_at_us,
+                            tenant,
+                            fields: owned(fields),
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(lsn = %ev.lsn, error = %e, "event body unreadable; not indexed");
+                    skipped += 1;
+                }
+            }
+            ControlFlow::Continue(())
+        });
+    let added = docs.len() as u64;
+    for doc in docs {
+        writer
+            .add_document(doc)
+            .map_err(|source| EngineError::Index {
+                path: shared.config.dir.clone(),
+                source,
+            })?;
+    }
+    for lsn in resolutions {
+        apply_resolution(shared, lsn);
+    }
+    let mut state = shared.state.write();
+    for doc in pending {
+        state.pending.push(doc);
+    }
+    state.processed = Lsn(range.end.0 - 1);
+    drop(state);
+    shared
+        .metrics
+        .indexed_events
+        .fetch_add(added, Ordering::Relaxed);
+    if skipped > 0 {
+        tracing::warn!(skipped, "events not indexed (damaged or unreadable)");
+    }
+    Ok(added)
+}
+
+fn apply_resolution(shared: &Shared, lsn: Lsn) {
+    let Ok(Some(ev)) = shared.engine.get_by_lsn(lsn) else {
+        return;
+    };
+    let Ok(fields) = IndexedFields::extract(ev.body()) else {
+        return;
+    };
+    let view = ev.as_ref();
+    shared
+        .resolutions
+        .write()
+        .apply(&shared.engine, &view, &fields);
+}
+
+fn commit(shared: &Shared, writer: &mut IndexWriter<TantivyDocument>, lsn: Lsn) -> Result<()> {
+    let idx_err = |source| EngineError::Index {
+        path: shared.config.dir.clone(),
+        source,
+    };
+    let mut prepared = writer.prepare_commit().map_err(idx_err)?;
+    prepared.set_payload(&payload(&shared.engine, lsn));
+    prepared.commit().map_err(idx_err)?;
+    shared.reader.reload().map_err(idx_err)?;
+    let searcher = shared.reader.searcher();
+    let mut state = shared.state.write();
+    state.searcher = searcher;
+    state.committed = lsn;
+    state.pending.clear();
+    drop(state);
+    shared.metrics.commits.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Rebuilds the resolution overlay from the committed index (every `audit.resolution`
+/// event, in LSN order); the indexer adds the ones after the commit as it catches up.
+pub(crate) fn restore_resolutions(shared: &Shared) -> Result<()> {
+    let idx_err = |source| EngineError::Index {
+        path: shared.config.dir.clone(),
+        source,
+    };
+    let searcher = shared.state.read().searcher.clone();
+    let Some(field) = shared.fields.term("event_type") else {
+        return Ok(());
+    };
+    let query = TermQuery::new(
+        Term::from_field_text(field, RESOLUTION_EVENT_TYPE),
+        IndexRecordOption::Basic,
+    );
+    let hits = searcher.search(&query, &DocSetCollector).map_err(idx_err)?;
+    let mut lsns = Vec::with_capacity(hits.len());
+    for addr in hits {
+        let column = searcher
+            .segment_reader(addr.segment_ord)
+            .fast_fields()
+            .u64("lsn")
+            .map_err(idx_err)?;
+        if let Some(lsn) = column.first(addr.doc_id) {
+            lsns.push(Lsn(lsn));
+        }
+    }
+    lsns.sort_unstable();
+    for lsn in lsns {
+        apply_resolution(shared, lsn);
+    }
+    Ok(())
+}

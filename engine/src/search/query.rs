@@ -1,0 +1,270 @@
+//! Running a query: a page of events in (created_at, seq) order with an exact total.
+//!
+//! Within a tenant, (created_at, seq) order is LSN order, so every part of a query
+//! works on LSNs: the time range becomes an LSN range (the log's segments know their
+//! times), the committed index answers with LSNs (its fast field), pending and tail
+//! matches are LSNs, and a page is the best `offset + limit` LSNs of their union. The
+//! events are then read from the log, hash-checked, with their resolution overlay.
+
+use std::ops::Range;
+use std::sync::atomic::Ordering;
+
+use super::collect::PageCollector;
+use super::cursor::{fingerprint, Cursor};
+use super::filter::{decimal_f64, Filter};
+use super::index::SearchIndex;
+use super::overlay::Resolution;
+use super::plan::{Plan, Pruned};
+use crate::error::{EngineError, Result};
+use crate::limits::{QUERY_LIMIT_MAX, QUERY_OFFSET_MAX};
+use crate::log::StoredEvent;
+use crate::types::{Lsn, Seq};
+
+/// Sort order, by created_at then seq.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Newest first (the API's default).
+    #[default]
+    Desc,
+    /// Oldest first.
+    Asc,
+}
+
+/// Which page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paging {
+    /// Skip this many matches.
+    Offset(u64),
+    /// Continue after a cursor (from [`QueryPage::next_cursor`]).
+    After(Cursor),
+}
+
+/// A query: a filter, an order and a page.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// What to match.
+    pub filter: Filter,
+    /// The order.
+    pub order: Order,
+    /// Which page.
+    pub paging: Paging,
+    /// Page size, 1..=`QUERY_LIMIT_MAX`.
+    pub limit: usize,
+}
+
+/// One event of a page, with its resolution if it has one.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// The stored event.
+    pub event: StoredEvent,
+    /// Its latest resolution.
+    pub resolution: Option<Resolution>,
+}
+
+/// How a query was answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    /// Index segments searched.
+    pub segments_searched: u64,
+    /// Index segments skipped (outside the time range).
+    pub segments_pruned: u64,
+    /// Matches found outside the committed index (pending or tail).
+    pub uncommitted_matches: u64,
+}
+
+/// A page of results.
+#[derive(Debug, Clone)]
+pub struct QueryPage {
+    /// The events, in order.
+    pub hits: Vec<Hit>,
+    /// Every match of the filter (not only this page).
+    pub total: u64,
+    /// Where the next page starts, if there is one.
+    pub next_cursor: Option<Cursor>,
+    /// Whether more matches follow this page.
+    pub has_more: bool,
+    /// How it was answered.
+    pub stats: QueryStats,
+}
+
+impl SearchIndex {
+    /// Runs a query. Every event acknowledged before the call is seen.
+    pub fn query(&self, q: &Query) -> Result<QueryPage> {
+        if q.limit == 0 || q.limit > QUERY_LIMIT_MAX {
+            return Err(EngineError::Query {
+                why: format!("limit {} is outside 1..={QUERY_LIMIT_MAX}", q.limit),
+            });
+        }
+        let offset = match &q.paging {
+            Paging::Offset(o) if *o > QUERY_OFFSET_MAX => {
+                return Err(EngineError::Query {
+                    why: format!(
+                        "offset {o} is above {QUERY_OFFSET_MAX}; page deeper with the cursor"
+                    ),
+                });
+            }
+            Paging::Offset(o) => *o as usize,
+            Paging::After(_) => 0,
+        };
+        let shared = &self.shared;
+        let plan = Plan::new(shared, &q.filter)?;
+        let page = page_range(&plan.range, &q.paging, q.order);
+        let k = offset + q.limit + 1;
+        let mut stats = QueryStats {
+            uncommitted_matches: plan.uncommitted.len() as u64,
+            ..QueryStats::default()
+        };
+        let mut total = plan.uncommitted.len() as u64;
+        let mut candidates: Vec<u64> = plan
+            .uncommitted
+            .iter()
+            .map(|u| u.lsn.0)
+            .filter(|l| page.contains(l))
+            .collect();
+        if let Some(query) =
+            plan.tantivy_query(shared, &q.filter, &(plan.range.start.0..plan.range.end.0))
+        {
+            let collector = PageCollector {
+                k,
+                order: q.order,
+                page: page.clone(),
+                exclude: plan.exclude(&q.filter),
+                risk_tie: q.filter.min_risk_score.as_deref().map(decimal_f64),
+            };
+            let fruit = plan
+                .searcher
+                .search(query.as_ref(), &collector)
+                .map_err(|source| EngineError::Index {
+                    path: shared.config.dir.clone(),
+                    source,
+                })?;
+            count_segments(query.as_ref(), &mut stats);
+            total += fruit.total;
+            candidates.extend(fruit.top);
+            let ties = plan.settle_ties(shared, &q.filter, &fruit.ties)?;
+            total += ties.len() as u64;
+            candidates.extend(ties.iter().map(|t| t.lsn.0).filter(|l| page.contains(l)));
+        }
+        match q.order {
+            Order::Desc => candidates.sort_unstable_by(|a, b| b.cmp(a)),
+            Order::Asc => candidates.sort_unstable(),
+        }
+        candidates.dedup();
+        let has_more = candidates.len() > offset + q.limit;
+        let chosen: Vec<u64> = candidates.into_iter().skip(offset).take(q.limit).collect();
+        let hits = self.fetch(&q.filter, &plan, &chosen)?;
+        let next_cursor = match (has_more, hits.last()) {
+            (true, Some(last)) => Some(Cursor {
+                lsn: last.event.lsn,
+                created_at_us: last.event.created_at_us,
+                seq: last.event.seq,
+                order: q.order,
+                fingerprint: fingerprint(&q.filter),
+            }),
+            _ => None,
+        };
+        shared
+            .metrics
+            .segments_searched
+            .fetch_add(stats.segments_searched, Ordering::Relaxed);
+        shared
+            .metrics
+            .segments_pruned
+            .fetch_add(stats.segments_pruned, Ordering::Relaxed);
+        Ok(QueryPage {
+            hits,
+            total,
+            next_cursor,
+            has_more,
+            stats,
+        })
+    }
+
+    /// Reads the chosen events from the log, with their overlay.
+    fn fetch(&self, filter: &super::Filter, plan: &Plan, lsns: &[u64]) -> Result<Vec<Hit>> {
+        let engine = &self.shared.engine;
+        let overlay = self.shared.resolutions.read();
+        let mut hits = Vec::with_capacity(lsns.len());
+        for &lsn in lsns {
+            let event = engine
+                .get_by_lsn(Lsn(lsn))?
+                .ok_or_else(|| EngineError::Query {
+                    why: format!("lsn {lsn} vanished"),
+                })?;
+            let resolution = latest(
+                overlay.get(&filter.tenant, Lsn(lsn)),
+                plan.tail_resolutions.get(&filter.tenant, Lsn(lsn)),
+            );
+            hits.push(Hit { event, resolution });
+        }
+        Ok(hits)
+    }
+
+    /// The latest resolution of the tenant's event at `lsn`, counting resolutions not
+    /// indexed yet (a resolve is visible to the very next read).
+    pub fn resolution(
+        &self,
+        tenant: &crate::types::TenantId,
+        lsn: Lsn,
+    ) -> Result<Option<Resolution>> {
+        let plan = Plan::new(
+            &self.shared,
+            &Filter {
+                event_type: Some(super::fields::RESOLUTION_EVENT_TYPE.into()),
+                ..Filter::tenant(tenant.clone())
+            },
+        )?;
+        let overlay = self.shared.resolutions.read();
+        Ok(latest(
+            overlay.get(tenant, lsn),
+            plan.tail_resolutions.get(tenant, lsn),
+        ))
+    }
+}
+
+fn latest(a: Option<&Resolution>, b: Option<&Resolution>) -> Option<Resolution> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if a.by_lsn >= b.by_lsn {
+            a.clone()
+        } else {
+            b.clone()
+        }),
+        (Some(x), None) | (None, Some(x)) => Some(x.clone()),
+        (None, None) => None,
+    }
+}
+
+/// The LSNs a page may show: the whole range, or the part after the cursor.
+fn page_range(range: &Range<Lsn>, paging: &Paging, order: Order) -> Range<u64> {
+    let (lo, hi) = (range.start.0, range.end.0);
+    match (paging, order) {
+        (Paging::Offset(_), _) => lo..hi,
+        (Paging::After(c), Order::Desc) => lo..hi.min(c.lsn.0),
+        (Paging::After(c), Order::Asc) => lo.max(c.lsn.0 + 1)..hi,
+    }
+}
+
+fn count_segments(query: &dyn tantivy::query::Query, stats: &mut QueryStats) {
+    if let Some(p) = query.downcast_ref::<Pruned>() {
+        stats.segments_searched += p.counters.searched.load(Ordering::Relaxed);
+        stats.segments_pruned += p.counters.pruned.load(Ordering::Relaxed);
+    }
+}
+
+/// Creates a cursor that starts a page after the event at (`lsn`, `created_at_us`,
+/// `seq`): for callers that page by hand.
+pub fn cursor_after(
+    filter: &Filter,
+    order: Order,
+    lsn: Lsn,
+    created_at_us: i64,
+    seq: Seq,
+) -> Cursor {
+    Cursor {
+        lsn,
+        created_at_us,
+        seq,
+        order,
+        fingerprint: fingerprint(filter),
+    }
+}

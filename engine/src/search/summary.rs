@@ -1,0 +1,204 @@
+//! Summaries: exact counts of the matches grouped by table_name, user_id, action,
+//! event_type and severity (top 100 of each), from the index's columnar (fast) fields,
+//! plus the matches not yet committed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+use super::filter::{decimal_f64, Filter};
+use super::index::SearchIndex;
+use super::plan::{Plan, Uncommitted};
+use super::schema::SUMMARY_FIELDS;
+use crate::error::{EngineError, Result};
+
+/// Groups kept per field (the most frequent; ties by value).
+pub const SUMMARY_GROUPS_MAX: usize = 100;
+
+/// Counts of the matches of a filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Every match.
+    pub total: u64,
+    /// `by_table`, `by_user`, `by_action`, `by_event_type`, `by_severity`: (value, count),
+    /// most frequent first. Events without the field are left out of that group.
+    pub groups: [Vec<(String, u64)>; 5],
+}
+
+impl SearchIndex {
+    /// Counts the matches of `filter`, grouped.
+    pub fn summary(&self, filter: &Filter) -> Result<Summary> {
+        let shared = &self.shared;
+        let plan = Plan::new(shared, filter)?;
+        let mut counts: [HashMap<String, u64>; 5] = Default::default();
+        let mut total = plan.uncommitted.len() as u64;
+        add(&mut counts, &plan.uncommitted);
+        let everything = plan.range.start.0..plan.range.end.0;
+        if let Some(query) = plan.tantivy_query(shared, filter, &everything) {
+            let collector = GroupCollector {
+                exclude: plan.exclude(filter),
+                risk_tie: filter.min_risk_score.as_deref().map(decimal_f64),
+            };
+            let fruit = plan
+                .searcher
+                .search(query.as_ref(), &collector)
+                .map_err(|source| EngineError::Index {
+                    path: shared.config.dir.clone(),
+                    source,
+                })?;
+            total += fruit.total;
+            for (field, map) in counts.iter_mut().zip(fruit.counts) {
+                for (value, n) in map {
+                    *field.entry(value).or_default() += n;
+                }
+            }
+            let ties = plan.settle_ties(shared, filter, &fruit.ties)?;
+            total += ties.len() as u64;
+            add(&mut counts, &ties);
+        }
+        Ok(Summary {
+            total,
+            groups: counts.map(top),
+        })
+    }
+}
+
+fn add(counts: &mut [HashMap<String, u64>; 5], matches: &[Uncommitted]) {
+    for m in matches {
+        for (field, value) in counts.iter_mut().zip(&m.groups) {
+            if let Some(v) = value {
+                *field.entry(v.clone()).or_default() += 1;
+            }
+        }
+    }
+}
+
+fn top(map: HashMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(SUMMARY_GROUPS_MAX);
+    v
+}
+
+#[derive(Debug, Default)]
+struct GroupFruit {
+    total: u64,
+    counts: [HashMap<String, u64>; 5],
+    ties: Vec<u64>,
+}
+
+struct GroupCollector {
+    exclude: Option<Arc<HashSet<u64>>>,
+    risk_tie: Option<f64>,
+}
+
+struct GroupSegment {
+    lsn: Column<u64>,
+    risk: Option<(Column<f64>, f64)>,
+    exclude: Option<Arc<HashSet<u64>>>,
+    columns: Vec<Option<StrColumn>>,
+    ords: Vec<Vec<u64>>,
+    total: u64,
+    ties: Vec<u64>,
+}
+
+impl Collector for GroupCollector {
+    type Fruit = GroupFruit;
+    type Child = GroupSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<GroupSegment> {
+        let ff = segment.fast_fields();
+        let columns: Vec<Option<StrColumn>> = SUMMARY_FIELDS
+            .iter()
+            .map(|name| ff.str(name))
+            .collect::<tantivy::Result<_>>()?;
+        let ords = columns
+            .iter()
+            .map(|c| vec![0u64; c.as_ref().map_or(0, |c| c.num_terms())])
+            .collect();
+        let risk = match self.risk_tie {
+            Some(bound) => Some((ff.f64("risk")?, bound)),
+            None => None,
+        };
+        Ok(GroupSegment {
+            lsn: ff.u64("lsn")?,
+            risk,
+            exclude: self.exclude.clone(),
+            columns,
+            ords,
+            total: 0,
+            ties: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<GroupFruit>) -> tantivy::Result<GroupFruit> {
+        let mut merged = GroupFruit::default();
+        for f in fruits {
+            merged.total += f.total;
+            merged.ties.extend(f.ties);
+            for (into, from) in merged.counts.iter_mut().zip(f.counts) {
+                for (k, v) in from {
+                    *into.entry(k).or_default() += v;
+                }
+            }
+        }
+        Ok(merged)
+    }
+}
+
+impl SegmentCollector for GroupSegment {
+    type Fruit = GroupFruit;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        if self.exclude.is_some() || self.risk.is_some() {
+            let lsn = self.lsn.first(doc).unwrap_or(0);
+            if self.exclude.as_ref().is_some_and(|x| x.contains(&lsn)) {
+                return;
+            }
+            if let Some((risk, bound)) = &self.risk {
+                if risk.first(doc) == Some(*bound) {
+                    self.ties.push(lsn);
+                    return;
+                }
+            }
+        }
+        self.total += 1;
+        for (column, counts) in self.columns.iter().zip(self.ords.iter_mut()) {
+            if let Some(ord) = column.as_ref().and_then(|c| c.term_ords(doc).next()) {
+                if let Some(n) = counts.get_mut(ord as usize) {
+                    *n += 1;
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> GroupFruit {
+        let mut counts: [HashMap<String, u64>; 5] = Default::default();
+        for ((column, ords), out) in self.columns.iter().zip(&self.ords).zip(counts.iter_mut()) {
+            let Some(column) = column else { continue };
+            let mut text = String::new();
+            for (ord, &n) in ords.iter().enumerate().filter(|(_, n)| **n > 0) {
+                text.clear();
+                if column.ord_to_str(ord as u64, &mut text).unwrap_or(false) {
+                    out.insert(text.clone(), n);
+                }
+            }
+        }
+        GroupFruit {
+            total: self.total,
+            counts,
+            ties: self.ties,
+        }
+    }
+}
