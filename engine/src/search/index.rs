@@ -83,6 +83,8 @@ pub(crate) struct Shared {
     pub resolutions: RwLock<Resolutions>,
     pub metrics: SearchMetrics,
     pub stop: AtomicBool,
+    /// Tests hold the indexer still to have a log tail the index has not read.
+    pub paused: AtomicBool,
     /// The indexer's last failure, if it is failing.
     pub failure: Mutex<Option<String>>,
 }
@@ -145,6 +147,7 @@ impl SearchIndex {
             resolutions: RwLock::new(Resolutions::default()),
             metrics: SearchMetrics::default(),
             stop: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
             failure: Mutex::new(None),
             config,
         });
@@ -195,6 +198,13 @@ impl SearchIndex {
             std::thread::sleep(Duration::from_millis(5));
         }
         false
+    }
+
+    /// Holds the indexer still (it reads nothing new) or lets it go on. For tests: a
+    /// held indexer leaves a tail of the log that queries must scan.
+    #[doc(hidden)]
+    pub fn hold_indexer(&self, held: bool) {
+        self.shared.paused.store(held, Ordering::SeqCst);
     }
 
     /// Stops the indexer after a final commit. Also done on drop.

@@ -61,7 +61,8 @@ fn follow(shared: &Shared) -> Result<()> {
     loop {
         let stopping = shared.stop.load(Ordering::SeqCst);
         let visible = shared.engine.stats().visible_lsn;
-        if next <= visible && !stopping {
+        let held = shared.paused.load(Ordering::SeqCst);
+        if next <= visible && !stopping && !held {
             let end = Lsn((visible.0 + 1).min(next.0 + INDEX_BATCH_EVENTS));
             let added = index_batch(shared, &mut writer, next..end)?;
             uncommitted += added;
@@ -79,7 +80,9 @@ fn follow(shared: &Shared) -> Result<()> {
         if stopping {
             return Ok(());
         }
-        if next > shared.engine.stats().visible_lsn {
+        if held {
+            std::thread::sleep(Duration::from_millis(5));
+        } else if next > shared.engine.stats().visible_lsn {
             let wait = shared
                 .config
                 .commit_interval

@@ -122,3 +122,13 @@ pub fn check_whole(engine: &Engine, context: &str) {
         assert_eq!(seen, n, "{context}: request {tag} is partly in the log");
     }
 }
+
+/// A clock the test sets by hand (created_at follows it, never decreasing).
+#[derive(Debug, Default)]
+pub struct HandClock(pub std::sync::atomic::AtomicI64);
+
+impl sealog_engine::Clock for HandClock {
+    fn now_us(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
