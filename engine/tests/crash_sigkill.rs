@@ -100,6 +100,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         child.kill().unwrap();
         child.wait().unwrap();
         for line in first.into_iter().chain(lines.map_while(Result::ok)) {
+            let line = line.find("ack ").map_or("", |at| &line[at..]);
             let f: Vec<&str> = line.split(' ').collect();
             if f.len() == 5 && f[0] == "ack" && f[4].len() == 64 {
                 let (first_seq, n): (u64, u64) = (f[2].parse().unwrap(), f[3].parse().unwrap());

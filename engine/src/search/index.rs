@@ -173,6 +173,11 @@ impl SearchIndex {
         (state.committed, state.processed)
     }
 
+    /// Documents in the committed index (one per indexed event).
+    pub fn committed_docs(&self) -> u64 {
+        self.shared.state.read().searcher.num_docs()
+    }
+
     /// Events read by the indexer but not committed yet.
     pub fn pending_events(&self) -> usize {
         self.shared.state.read().pending.len()
