@@ -26,6 +26,8 @@ enum Command {
     GenEvents(cmd::gen::Args),
     /// Benchmark the storage engine: concurrent appends, recovery, verification scan.
     BenchEngine(cmd::bench_engine::Args),
+    /// Benchmark the secondary index: indexing while ingesting, then queries.
+    BenchQuery(cmd::bench_query::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,5 +40,6 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::GenEvents(args) => cmd::gen::run(args),
         Command::BenchEngine(args) => cmd::bench_engine::run(args),
+        Command::BenchQuery(args) => cmd::bench_query::run(args),
     }
 }

@@ -18,7 +18,6 @@ use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::fields::{IndexedFields, RESOLUTION_EVENT_TYPE};
 use super::index::{payload, Shared};
-use super::pending::{owned, PendingDoc};
 use super::schema::document;
 use crate::error::{EngineError, Result};
 use crate::limits::INDEX_BATCH_EVENTS;
@@ -95,16 +94,17 @@ fn follow(shared: &Shared) -> Result<()> {
     }
 }
 
-/// Indexes the events with LSN in `range`; returns how many were added.
+/// Indexes the events with LSN in `range`; returns how many were added. The pending
+/// set (queries read it) is filled under the state lock; the tantivy writer outside it.
 fn index_batch(
     shared: &Shared,
     writer: &mut IndexWriter<TantivyDocument>,
     range: std::ops::Range<Lsn>,
 ) -> Result<u64> {
     let mut docs = Vec::new();
-    let mut pending = Vec::new();
     let mut resolutions = Vec::new();
     let mut skipped = 0u64;
+    let mut state = shared.state.write();
     shared
         .engine
         .visit(range.clone(), ScanDirection::Forward, |item| {
@@ -121,12 +121,9 @@ fn index_batch(
                         resolutions.push(ev.lsn);
                     }
                     if let Ok(tenant) = TenantId::new(ev.tenant) {
-                        pending.push(PendingDoc {
-                            lsn: ev.lsn,
-                            created_at_us: ev.created_at_us,
-                            tenant,
-                            fields: owned(fields),
-                        });
+                        state
+                            .pending
+                            .push(ev.lsn, ev.created_at_us, &tenant, &fields);
                     }
                 }
                 Err(e) => {
@@ -136,7 +133,12 @@ fn index_batch(
             }
             ControlFlow::Continue(())
         });
+    state.processed = Lsn(range.end.0 - 1);
+    drop(state);
     let added = docs.len() as u64;
+    for lsn in resolutions {
+        apply_resolution(shared, lsn);
+    }
     for doc in docs {
         writer
             .add_document(doc)
@@ -145,15 +147,6 @@ fn index_batch(
                 source,
             })?;
     }
-    for lsn in resolutions {
-        apply_resolution(shared, lsn);
-    }
-    let mut state = shared.state.write();
-    for doc in pending {
-        state.pending.push(doc);
-    }
-    state.processed = Lsn(range.end.0 - 1);
-    drop(state);
     shared
         .metrics
         .indexed_events

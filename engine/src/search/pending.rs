@@ -1,80 +1,161 @@
-//! Events the indexer has read but not yet committed to tantivy: kept in a small
-//! in-memory inverted index so queries see them at once (read-your-writes) at a cost
+//! Events the indexer has read but not yet committed to tantivy: a small in-memory
+//! inverted index so queries see them at once (read-your-writes) at a cost
 //! proportional to the matches, not to the number of pending events. Bounded by the
-//! commit policy (`commit_events`).
+//! commit policy (`commit_events`). Values are interned, so adding an event allocates
+//! only for values never seen before.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::fields::IndexedFields;
-use super::filter::{words, Filter};
+use super::filter::{cmp_decimal, Filter, WORD_BYTES_MAX};
 use crate::types::{Lsn, TenantId};
 
-/// One pending event: what matching needs, owned.
-#[derive(Debug, Clone)]
-pub struct PendingDoc {
-    /// Its LSN.
-    pub lsn: Lsn,
-    /// Its `created_at`.
-    pub created_at_us: i64,
-    /// Its tenant.
-    pub tenant: TenantId,
-    /// Its searchable fields.
-    pub fields: IndexedFields<'static>,
+/// Field slots of a pending document, in [`super::Filter::terms`] naming.
+const FIELDS: [&str; 9] = [
+    "user_id",
+    "event_type",
+    "severity",
+    "compliance_status",
+    "table_name",
+    "record_id",
+    "symbol",
+    "action",
+    "result",
+];
+const TENANT: u8 = 100;
+const TAG: u8 = 101;
+const WORD: u8 = 102;
+const ABSENT: u32 = u32::MAX;
+
+/// Strings seen in pending events, each stored once.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: FxHashMap<Box<str>, u32>,
+    strings: Vec<Box<str>>,
 }
 
-/// Pending events, in LSN order, with postings per (field, value) and per tenant.
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.strings.len() as u32;
+        self.strings.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+
+    fn text(&self, id: u32) -> Option<&str> {
+        self.strings.get(id as usize).map(|s| &**s)
+    }
+}
+
+/// One pending event, as interned ids.
+#[derive(Debug, Clone)]
+struct PendingDoc {
+    lsn: Lsn,
+    created_at_us: i64,
+    tenant: u32,
+    values: [u32; 9],
+    tags: Vec<u32>,
+    risk: u32,
+    words: Vec<u32>,
+}
+
+/// Pending events, in LSN order, with postings per (field, value).
 #[derive(Debug, Default)]
 pub struct Pending {
+    strings: Interner,
     docs: Vec<PendingDoc>,
-    postings: HashMap<(&'static str, String), Vec<u32>>,
+    postings: FxHashMap<(u8, u32), Vec<u32>>,
+    scratch: String,
+}
+
+/// A pending match: its LSN and the values summaries group by.
+#[derive(Debug, Clone)]
+pub struct PendingMatch {
+    /// Its LSN.
+    pub lsn: Lsn,
+    /// table_name, user_id, action, event_type, severity.
+    pub groups: [Option<String>; 5],
 }
 
 impl Pending {
     /// Adds the next event (LSNs must increase).
-    pub fn push(&mut self, doc: PendingDoc) {
+    pub fn push(&mut self, lsn: Lsn, created_at_us: i64, tenant: &TenantId, f: &IndexedFields<'_>) {
         let at = self.docs.len() as u32;
-        let mut add = |field: &'static str, value: &str| {
-            let list = self.postings.entry((field, value.to_owned())).or_default();
-            if list.last() != Some(&at) {
-                list.push(at);
-            }
-        };
-        add("tenant", doc.tenant.as_str());
-        let f = &doc.fields;
-        for (name, value) in [
-            ("user_id", &f.user_id),
-            ("event_type", &f.event_type),
-            ("severity", &f.severity),
-            ("compliance_status", &f.compliance_status),
-            ("table_name", &f.table_name),
-            ("record_id", &f.record_id),
-            ("symbol", &f.symbol),
-            ("action", &f.action),
-            ("result", &f.result),
-        ] {
+        let tenant = self.strings.intern(tenant.as_str());
+        self.post(TENANT, tenant, at);
+        let fields = [
+            &f.user_id,
+            &f.event_type,
+            &f.severity,
+            &f.compliance_status,
+            &f.table_name,
+            &f.record_id,
+            &f.symbol,
+            &f.action,
+            &f.result,
+        ];
+        let mut values = [ABSENT; 9];
+        for (slot, (field, value)) in fields.iter().enumerate().map(|(i, v)| (i, (i as u8, v))) {
             if let Some(v) = value {
-                add(name, v);
+                values[slot] = self.strings.intern(v);
+                self.post(field, values[slot], at);
             }
         }
-        for tag in &f.tags {
-            add("tags", tag);
+        let mut tags = Vec::with_capacity(f.tags.len());
+        for t in &f.tags {
+            let id = self.strings.intern(t);
+            tags.push(id);
+            self.post(TAG, id, at);
         }
+        let risk = f
+            .risk_score
+            .as_deref()
+            .map_or(ABSENT, |r| self.strings.intern(r));
+        let mut words = Vec::new();
         for text in [&f.event_description, &f.error_message]
             .into_iter()
             .flatten()
         {
-            for w in words(text) {
-                add("text", &w);
-            }
+            for_each_word(
+                text,
+                &mut self.scratch,
+                |w, strings: &mut Interner| words.push(strings.intern(w)),
+                &mut self.strings,
+            );
         }
-        self.docs.push(doc);
+        words.sort_unstable();
+        words.dedup();
+        for &w in &words {
+            self.post(WORD, w, at);
+        }
+        self.docs.push(PendingDoc {
+            lsn,
+            created_at_us,
+            tenant,
+            values,
+            tags,
+            risk,
+            words,
+        });
+    }
+
+    fn post(&mut self, field: u8, value: u32, at: u32) {
+        let list = self.postings.entry((field, value)).or_default();
+        if list.last() != Some(&at) {
+            list.push(at);
+        }
     }
 
     /// Forgets everything (after a commit).
     pub fn clear(&mut self) {
-        self.docs.clear();
-        self.postings.clear();
+        *self = Pending::default();
     }
 
     /// Number of pending events.
@@ -82,67 +163,115 @@ impl Pending {
         self.docs.len()
     }
 
-    /// Calls `f` with every pending event matching the filter's fields and time range
-    /// with LSN in `lsns`, in LSN order. `is_resolved` is the caller's to check.
-    pub fn matching<'a>(
-        &'a self,
-        filter: &'a Filter,
-        lsns: std::ops::Range<Lsn>,
-    ) -> impl Iterator<Item = &'a PendingDoc> + 'a {
-        let mut lists: Vec<&[u32]> = Vec::new();
-        let mut missing = false;
-        let mut need = |field: &'static str, value: &str| match self
-            .postings
-            .get(&(field, value.to_owned()))
-        {
-            Some(list) => lists.push(list),
-            None => missing = true,
+    /// The pending events matching the filter's fields and time range with LSN in
+    /// `lsns`, in LSN order. `is_resolved` is the caller's to check.
+    pub fn matching(&self, filter: &Filter, lsns: std::ops::Range<Lsn>) -> Vec<PendingMatch> {
+        let Some(want) = self.wanted(filter) else {
+            return Vec::new();
         };
-        need("tenant", filter.tenant.as_str());
-        for (field, value) in filter.terms() {
-            need(field, value);
-        }
-        for w in &filter.q {
-            need("text", w);
-        }
-        let shortest: &[u32] = if missing {
-            &[]
-        } else {
-            lists.iter().min_by_key(|l| l.len()).copied().unwrap_or(&[])
-        };
+        let shortest = want
+            .lists
+            .iter()
+            .min_by_key(|l| l.len())
+            .copied()
+            .unwrap_or(&[]);
         shortest
             .iter()
             .map(|&i| &self.docs[i as usize])
-            .filter(move |d| {
-                lsns.contains(&d.lsn)
-                    && d.tenant == filter.tenant
-                    && filter.in_time(d.created_at_us)
-                    && filter.matches_fields(&d.fields)
+            .filter(|d| lsns.contains(&d.lsn) && self.matches(d, filter, &want))
+            .map(|d| PendingMatch {
+                lsn: d.lsn,
+                groups: self.groups(d),
             })
+            .collect()
+    }
+
+    /// The filter in interned ids, or None when some value no pending event has.
+    fn wanted<'a>(&'a self, filter: &Filter) -> Option<Wanted<'a>> {
+        let mut want = Wanted {
+            tenant: self.strings.get(filter.tenant.as_str())?,
+            values: [None; 9],
+            tags: Vec::new(),
+            words: Vec::new(),
+            lists: Vec::new(),
+        };
+        want.lists
+            .push(self.postings.get(&(TENANT, want.tenant))?.as_slice());
+        for (name, value) in filter.terms() {
+            let id = self.strings.get(value)?;
+            if name == "tags" {
+                want.tags.push(id);
+                want.lists.push(self.postings.get(&(TAG, id))?.as_slice());
+            } else {
+                let slot = FIELDS.iter().position(|f| *f == name)?;
+                want.values[slot] = Some(id);
+                want.lists
+                    .push(self.postings.get(&(slot as u8, id))?.as_slice());
+            }
+        }
+        for w in &filter.q {
+            let id = if w.len() <= WORD_BYTES_MAX {
+                self.strings.get(w)?
+            } else {
+                return None;
+            };
+            want.words.push(id);
+            want.lists.push(self.postings.get(&(WORD, id))?.as_slice());
+        }
+        Some(want)
+    }
+
+    fn matches(&self, d: &PendingDoc, filter: &Filter, want: &Wanted<'_>) -> bool {
+        d.tenant == want.tenant
+            && filter.in_time(d.created_at_us)
+            && want
+                .values
+                .iter()
+                .zip(d.values)
+                .all(|(w, v)| w.is_none_or(|w| w == v))
+            && want.tags.iter().all(|t| d.tags.contains(t))
+            && want.words.iter().all(|w| d.words.binary_search(w).is_ok())
+            && filter.min_risk_score.as_deref().is_none_or(|min| {
+                self.strings
+                    .text(d.risk)
+                    .is_some_and(|r| cmp_decimal(r, min) != std::cmp::Ordering::Less)
+            })
+    }
+
+    fn groups(&self, d: &PendingDoc) -> [Option<String>; 5] {
+        // table_name, user_id, action, event_type, severity.
+        [4, 0, 7, 1, 2].map(|slot| self.strings.text(d.values[slot]).map(str::to_owned))
     }
 }
 
-/// An owned copy of extracted fields (`new_values` is dropped: only the indexer reads it).
-pub fn owned(f: IndexedFields<'_>) -> IndexedFields<'static> {
-    let o = |v: Option<Cow<'_, str>>| v.map(|c| Cow::Owned(c.into_owned()));
-    IndexedFields {
-        user_id: o(f.user_id),
-        event_type: o(f.event_type),
-        severity: o(f.severity),
-        compliance_status: o(f.compliance_status),
-        table_name: o(f.table_name),
-        record_id: o(f.record_id),
-        symbol: o(f.symbol),
-        action: o(f.action),
-        result: o(f.result),
-        tags: f
-            .tags
-            .into_iter()
-            .map(|t| Cow::Owned(t.into_owned()))
-            .collect(),
-        risk_score: o(f.risk_score),
-        event_description: o(f.event_description),
-        error_message: o(f.error_message),
-        new_values: None,
+/// The filter as interned ids, with the postings lists to intersect.
+struct Wanted<'a> {
+    tenant: u32,
+    values: [Option<u32>; 9],
+    tags: Vec<u32>,
+    words: Vec<u32>,
+    lists: Vec<&'a [u32]>,
+}
+
+/// Calls `f` with each searchable word of `text` (the same split as
+/// [`super::filter::words`]), lowercased in `scratch` without allocating per word.
+fn for_each_word<S>(
+    text: &str,
+    scratch: &mut String,
+    mut f: impl FnMut(&str, &mut S),
+    state: &mut S,
+) {
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if w.is_empty() || w.len() > WORD_BYTES_MAX {
+            continue;
+        }
+        scratch.clear();
+        if w.is_ascii() {
+            scratch.push_str(w);
+            scratch.make_ascii_lowercase();
+        } else {
+            scratch.push_str(&w.to_lowercase());
+        }
+        f(scratch, state);
     }
 }

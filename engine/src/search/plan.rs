@@ -18,7 +18,6 @@ use super::fields::IndexedFields;
 use super::filter::{cmp_decimal, decimal_f64, Filter};
 use super::index::Shared;
 use super::overlay::Resolutions;
-use super::pending::owned;
 use crate::error::Result;
 use crate::log::ScanDirection;
 use crate::types::Lsn;
@@ -60,9 +59,10 @@ impl Plan {
         let mut uncommitted: Vec<Uncommitted> = state
             .pending
             .matching(filter, range.clone())
-            .map(|d| Uncommitted {
-                lsn: d.lsn,
-                groups: groups(&d.fields),
+            .into_iter()
+            .map(|m| Uncommitted {
+                lsn: m.lsn,
+                groups: m.groups,
             })
             .collect();
         drop(state);
@@ -236,7 +236,7 @@ fn scan_tail(
         if range.contains(&ev.lsn) && filter.matches_fields(&fields) {
             found.push(Uncommitted {
                 lsn: ev.lsn,
-                groups: groups(&owned(fields)),
+                groups: groups(&fields),
             });
         }
         ControlFlow::Continue(())

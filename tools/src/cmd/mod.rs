@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
 pub mod bench_engine;
+pub mod bench_query;
 pub mod gen;

@@ -1,0 +1,327 @@
+//! `sealog bench-query`: the secondary index's figures on this machine.
+//!
+//! Loads `--events` realistic events (30 days of traffic, replayed with a hand-set
+//! clock so created_at spans the days) into a fresh log while the indexer runs, with
+//! `sync` durability; reports how fast the indexer kept up and its largest lag; then
+//! runs each query of the issue `--runs` times (caches warm) and reports medians:
+//! a user's latest 100 in a 7-day window, symbol + severity, offset 100,000, counts by
+//! event type for one day (the summary endpoint: all five groups), and a full-text
+//! query on a rare word (`zebrafish`, planted in 20 events). Last line: `key=value`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sealog_engine::event::{prepare_event, PreparedEvent};
+use sealog_engine::gen::{GenConfig, Generator};
+use sealog_engine::search::{Filter, Order, Paging, Query, SearchConfig, SearchIndex};
+use sealog_engine::storage::{FileStorage, Storage};
+use sealog_engine::{Clock, Durability, Engine, EngineConfig, TenantId};
+
+/// Options of `sealog bench-query`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Events to load.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Tenants to spread them over (queries target the first).
+    #[arg(long, default_value_t = 1)]
+    tenants: usize,
+    /// Runs per query (after 3 warm-up runs).
+    #[arg(long, default_value_t = 25)]
+    runs: usize,
+    /// Durability while loading.
+    #[arg(long, default_value = "sync")]
+    durability: Durability,
+    /// Data directory (wiped first). Default: a fresh temporary directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default)]
+struct GenClock(AtomicI64);
+
+impl Clock for GenClock {
+    fn now_us(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs the benchmark and prints its figures.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let temp;
+    let dir = match &args.dir {
+        Some(d) => {
+            if d.exists() {
+                std::fs::remove_dir_all(d)?;
+            }
+            d.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("sealog-bench-query-")
+                .tempdir_in(".")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let clock = Arc::new(GenClock::default());
+    let mut config = EngineConfig::new(&dir);
+    config.durability = args.durability;
+    let storage: Arc<dyn Storage> = Arc::new(FileStorage);
+    let (engine, _) = Engine::open_with_clock(config, storage, clock.clone())?;
+    let engine = Arc::new(engine);
+    let search = SearchIndex::open(engine.clone(), SearchConfig::new(&dir))?;
+    let tenants: Vec<TenantId> = (0..args.tenants)
+        .map(|k| TenantId::new(&format!("tenant_{:02}", k + 1)))
+        .collect::<Result<_, _>>()?;
+    eprintln!(
+        "loading {} events into {} tenant(s) while the indexer runs…",
+        args.events, args.tenants
+    );
+    let started = Instant::now();
+    let max_lag = AtomicU64::new(0);
+    let loaded = std::thread::scope(|s| -> anyhow::Result<f64> {
+        let load = s.spawn(|| load(&engine, &clock, &tenants, args.events));
+        while !load.is_finished() {
+            let lag = engine
+                .stats()
+                .visible_lsn
+                .0
+                .saturating_sub(search.progress().1 .0);
+            max_lag.fetch_max(lag, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        load.join()
+            .map_err(|_| anyhow::anyhow!("loader panicked"))??;
+        Ok(started.elapsed().as_secs_f64())
+    })?;
+    let visible = engine.stats().visible_lsn;
+    while search.progress().1 < visible {
+        let lag = visible.0.saturating_sub(search.progress().1 .0);
+        max_lag.fetch_max(lag, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let indexed_s = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        search.wait_committed(visible, Duration::from_secs(600)),
+        "the index did not commit everything"
+    );
+    let committed_s = started.elapsed().as_secs_f64();
+    eprintln!("loaded in {loaded:.1} s, read by the indexer in {indexed_s:.1} s, committed in {committed_s:.1} s");
+    let figures = queries(&search, &engine, &tenants[0], args.runs)?;
+    let index_bytes = dir_size(&dir.join("search"))?;
+    let n = args.events as f64;
+    println!(
+        "events={} tenants={} ingest_events_per_s={:.0} index_events_per_s={:.0} max_lag_events={} user_week_p50_ms={:.3} symbol_sev_p50_ms={:.3} offset100k_p50_ms={:.3} count_day_p50_ms={:.3} q_p50_ms={:.3} user_week_p99_ms={:.3} symbol_sev_p99_ms={:.3} offset100k_p99_ms={:.3} count_day_p99_ms={:.3} q_p99_ms={:.3} index_bytes_per_event={:.1} rss_mib={:.0}",
+        args.events,
+        args.tenants,
+        n / loaded,
+        n / indexed_s,
+        max_lag.load(Ordering::Relaxed),
+        figures[0].0,
+        figures[1].0,
+        figures[2].0,
+        figures[3].0,
+        figures[4].0,
+        figures[0].1,
+        figures[1].1,
+        figures[2].1,
+        figures[3].1,
+        figures[4].1,
+        index_bytes as f64 / n,
+        rss_mib(),
+    );
+    Ok(())
+}
+
+/// Generates and appends every event (8 appenders, 1,000 per request); the clock
+/// follows the generator's timestamps. 20 events get the rare word `zebrafish`.
+fn load(
+    engine: &Engine,
+    clock: &GenClock,
+    tenants: &[TenantId],
+    events: u64,
+) -> anyhow::Result<()> {
+    let (tx, rx) = crossbeam_channel::bounded::<(usize, Vec<Vec<u8>>)>(16);
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let mut workers = Vec::new();
+        for _ in 0..2 {
+            let rx = rx.clone();
+            workers.push(s.spawn(move || -> anyhow::Result<()> {
+                while let Ok((tenant, jsons)) = rx.recv() {
+                    let batch: Vec<PreparedEvent> = jsons
+                        .iter()
+                        .map(|j| {
+                            prepare_event(j)
+                                .map_err(|e| anyhow::anyhow!("generated event invalid: {e:?}"))
+                        })
+                        .collect::<anyhow::Result<_>>()?;
+                    engine.append(&tenants[tenant], batch)?;
+                }
+                Ok(())
+            }));
+        }
+        drop(rx);
+        let mut gen = Generator::new(GenConfig {
+            count: events,
+            with_text: true,
+            ..GenConfig::default()
+        });
+        let rare_every = (events / 20).max(1);
+        let mut batch = Vec::with_capacity(1000);
+        let mut line = Vec::new();
+        let mut i = 0u64;
+        let mut k = 0usize;
+        while let Some((_, created)) = gen.write_json_into(&mut line) {
+            if i % rare_every == rare_every / 2 {
+                plant_rare_word(&mut line);
+            }
+            clock.0.fetch_max(created, Ordering::Relaxed);
+            batch.push(std::mem::take(&mut line));
+            i += 1;
+            if batch.len() == 1000 {
+                tx.send((
+                    k % tenants.len(),
+                    std::mem::replace(&mut batch, Vec::with_capacity(1000)),
+                ))?;
+                k += 1;
+            }
+        }
+        if !batch.is_empty() {
+            tx.send((k % tenants.len(), batch))?;
+        }
+        drop(tx);
+        for w in workers {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("appender panicked"))??;
+        }
+        Ok(())
+    })
+}
+
+/// Appends " zebrafish" to the event's description.
+fn plant_rare_word(json: &mut Vec<u8>) {
+    if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(json) {
+        let d = v
+            .get("event_description")
+            .and_then(|d| d.as_str())
+            .unwrap_or("")
+            .to_owned();
+        v["event_description"] = serde_json::Value::String(format!("{d} zebrafish"));
+        if let Ok(out) = serde_json::to_vec(&v) {
+            *json = out;
+        }
+    }
+}
+
+/// Runs the five queries; (p50, p99) in ms each.
+fn queries(
+    search: &SearchIndex,
+    engine: &Engine,
+    tenant: &TenantId,
+    runs: usize,
+) -> anyhow::Result<Vec<(f64, f64)>> {
+    let uni = sealog_engine::gen::Universe::new(1);
+    let hot_user = uni.user_ids().next().unwrap_or_default().to_owned();
+    let hot_symbol = uni.symbols().next().unwrap_or_default().to_owned();
+    let last = engine
+        .get_by_lsn(engine.stats().visible_lsn)?
+        .map(|e| e.created_at_us)
+        .unwrap_or(0);
+    let day = 86_400_000_000i64;
+    let base = Filter::tenant(tenant.clone());
+    let page = |filter: Filter, offset: u64| Query {
+        filter,
+        order: Order::Desc,
+        paging: Paging::Offset(offset),
+        limit: 100,
+    };
+    let user_week = page(
+        Filter {
+            user_id: Some(hot_user),
+            start_us: Some(last - 7 * day),
+            end_us: Some(last + 1),
+            ..base.clone()
+        },
+        0,
+    );
+    let symbol_sev = page(
+        Filter {
+            symbol: Some(hot_symbol),
+            severity: Some("high".into()),
+            ..base.clone()
+        },
+        0,
+    );
+    let offset = page(base.clone(), 100_000);
+    let one_day = Filter {
+        start_us: Some(last - 2 * day),
+        end_us: Some(last - day),
+        ..base.clone()
+    };
+    let rare = page(
+        Filter {
+            q: vec!["zebrafish".into()],
+            ..base.clone()
+        },
+        0,
+    );
+    let mut out = Vec::new();
+    for (name, q) in [
+        ("user_week", &user_week),
+        ("symbol_sev", &symbol_sev),
+        ("offset100k", &offset),
+    ] {
+        let (p50, p99, total) = time(runs, || Ok(search.query(q)?.total))?;
+        eprintln!("{name}: total {total}, p50 {p50:.3} ms, p99 {p99:.3} ms");
+        out.push((p50, p99));
+    }
+    let (p50, p99, total) = time(runs, || Ok(search.summary(&one_day)?.total))?;
+    eprintln!("count_day (summary, 5 groups): total {total}, p50 {p50:.3} ms, p99 {p99:.3} ms");
+    out.push((p50, p99));
+    let (p50, p99, total) = time(runs, || Ok(search.query(&rare)?.total))?;
+    eprintln!("q rare word: total {total}, p50 {p50:.3} ms, p99 {p99:.3} ms");
+    out.push((p50, p99));
+    Ok(out)
+}
+
+fn time(
+    runs: usize,
+    mut f: impl FnMut() -> anyhow::Result<u64>,
+) -> anyhow::Result<(f64, f64, u64)> {
+    let mut total = 0;
+    for _ in 0..3 {
+        total = f()?;
+    }
+    let mut ms = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        total = f()?;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok((
+        ms[ms.len() / 2],
+        ms[(ms.len() * 99 / 100).min(ms.len() - 1)],
+        total,
+    ))
+}
+
+fn dir_size(dir: &std::path::Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        total += e.metadata()?.len();
+    }
+    Ok(total)
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
