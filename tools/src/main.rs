@@ -28,6 +28,8 @@ enum Command {
     BenchEngine(cmd::bench_engine::Args),
     /// Benchmark the secondary index: indexing while ingesting, then queries.
     BenchQuery(cmd::bench_query::Args),
+    /// Drop the secondary index of a data directory and rebuild it from the log.
+    Reindex(cmd::reindex::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,5 +43,6 @@ fn main() -> anyhow::Result<()> {
         Command::GenEvents(args) => cmd::gen::run(args),
         Command::BenchEngine(args) => cmd::bench_engine::run(args),
         Command::BenchQuery(args) => cmd::bench_query::run(args),
+        Command::Reindex(args) => cmd::reindex::run(args),
     }
 }

@@ -3,3 +3,4 @@
 pub mod bench_engine;
 pub mod bench_query;
 pub mod gen;
+pub mod reindex;
