@@ -354,7 +354,9 @@ pub fn write_number(lit: &str, out: &mut Vec<u8>) -> Result<(), NumberError> {
     match lit.parse::<f64>() {
         Ok(f) if f.is_finite() => {
             let mut buf = ryu_js::Buffer::new();
-            out.extend_from_slice(buf.format_finite(f).as_bytes());
+            let canonical = buf.format_finite(f);
+            integer_valued(lit, canonical.as_bytes())?;
+            out.extend_from_slice(canonical.as_bytes());
             Ok(())
         }
         _ => Err(NumberError::NotFinite {

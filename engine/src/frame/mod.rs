@@ -57,6 +57,10 @@ pub const RECORD_HEADER_BYTES: usize = HASH_AT + 32;
 
 const _: () = assert!(RECORD_HEADER_BYTES == 88);
 
+/// The smallest frame (a seal): no segment can hold more records than its size divided
+/// by this, which bounds every count recovery believes.
+pub const FRAME_BYTES_MIN: usize = FRAME_HEADER_BYTES + RECORD_HEADER_BYTES;
+
 /// Record kind of an event.
 pub const KIND_EVENT: u8 = 1;
 /// Record kind of the seal that closes a segment.
@@ -182,8 +186,8 @@ pub fn decode(buf: &[u8], at: usize) -> Decoded<'_> {
 /// Reads the record header without checking the CRC: used only to pick candidate frame
 /// starts when resynchronising after damage (the candidate is then fully decoded).
 pub fn peek_lsn(buf: &[u8], at: usize) -> Option<(u8, Lsn)> {
-    let payload =
-        buf.get(at + FRAME_HEADER_BYTES..at + FRAME_HEADER_BYTES + RECORD_HEADER_BYTES)?;
+    let start = at.checked_add(FRAME_HEADER_BYTES)?;
+    let payload = buf.get(start..start.checked_add(RECORD_HEADER_BYTES)?)?;
     Some((payload[KIND_AT], Lsn(read_u64(payload, LSN_AT))))
 }
 

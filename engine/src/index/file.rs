@@ -184,7 +184,10 @@ impl MappedIndex {
             .checked_add(tenants.checked_mul(T_BYTES as u64)?)?
             .checked_add(names)?
             .checked_add(4)?;
-        if expect != b.len() as u64 || ids > n {
+        if expect != b.len() as u64
+            || ids > n
+            || n > segment_bytes / crate::frame::FRAME_BYTES_MIN as u64
+        {
             return None;
         }
         let r_at = HEADER_BYTES;

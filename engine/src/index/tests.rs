@@ -94,20 +94,20 @@ fn index_file_answers_like_the_mem_index() {
 fn a_damaged_index_file_is_refused_never_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let (disk, wal) = (FileStorage, dir.path());
-    write_index_file(&disk, wal, SegmentId(1), 10, &[0; 32], &sample()).unwrap();
+    write_index_file(&disk, wal, SegmentId(1), 4096, &[0; 32], &sample()).unwrap();
     let path = crate::segment::idx_path(wal, SegmentId(1));
     let len = disk.open_ro(&path).unwrap().size().unwrap();
     for byte in (0..len).step_by(7) {
         flip_bit(&path, byte, 3);
         assert!(
-            load_index_file(&disk, wal, SegmentId(1), 10, &[0; 32])
+            load_index_file(&disk, wal, SegmentId(1), 4096, &[0; 32])
                 .unwrap()
                 .is_none(),
             "byte {byte}"
         );
         flip_bit(&path, byte, 3);
     }
-    assert!(load_index_file(&disk, wal, SegmentId(1), 10, &[0; 32])
+    assert!(load_index_file(&disk, wal, SegmentId(1), 4096, &[0; 32])
         .unwrap()
         .is_some());
 }

@@ -163,12 +163,19 @@ fn open_segment(
             ),
         });
     }
-    if let Some(seal) = read_seal(file.as_ref(), size, &path)? {
+    let seal = read_seal(file.as_ref(), size, &path)?;
+    if let Some(seal) = seal.filter(|s| seal_is_plausible(s, &header, size)) {
         let bytes = file.map().ctx(&path, "mmap")?;
         return open_sealed(config, storage, wal, header, seal, bytes);
     }
-    // Not sealed: the active segment, or (not last) damage. Read all but its
-    // preallocated zeros (walking treats bytes past the end as zeros).
+    if !is_last {
+        // Every segment but the last was sealed before the next was created: a missing
+        // or impossible seal is damage. Serve what its frames hold, read-only.
+        let bytes = file.map().ctx(&path, "mmap")?;
+        return Ok(open_unsealed(header, bytes, seal.is_some()));
+    }
+    // The active segment. Read all but its preallocated zeros (walking treats bytes
+    // past the end as zeros).
     let bytes = read_nonzero_prefix(file.as_ref(), size, &path)?;
     let walk = scan::walk(&bytes, id, header.first_lsn, is_last, false);
     Ok(Opened::Active {
@@ -178,6 +185,65 @@ fn open_segment(
         walk,
         bytes,
     })
+}
+
+/// Whether a seal's numbers can describe this segment: its LSN range starts where the
+/// header says, holds `record_count` LSNs, and that many frames fit in the file. A seal
+/// with a valid CRC that fails this was forged or corrupted in a CRC-preserving way.
+fn seal_is_plausible(seal: &SealRecord, header: &SegmentHeader, size: u64) -> bool {
+    let fit = size / crate::frame::FRAME_BYTES_MIN as u64;
+    seal.first_lsn == header.first_lsn
+        && seal.last_lsn >= seal.first_lsn
+        && seal
+            .last_lsn
+            .0
+            .checked_sub(seal.first_lsn.0)
+            .and_then(|d| d.checked_add(1))
+            == Some(seal.record_count)
+        && seal.record_count <= fit
+        && seal.created_min_us <= seal.created_max_us
+}
+
+/// A segment that is not the last and has no valid seal: its frames, walked, served as
+/// a damaged sealed segment (no torn tail is possible there).
+fn open_unsealed(header: SegmentHeader, bytes: bytes::Bytes, had_seal: bool) -> Opened {
+    let id = header.id;
+    let walk = scan::walk(&bytes, id, header.first_lsn, false, true);
+    let mut damage = walk.damage;
+    let why = if had_seal {
+        "its seal does not match its contents"
+    } else {
+        "it is not sealed though later segments exist"
+    };
+    damage.push(Damage {
+        segment: id,
+        offset: walk.data_end as u64,
+        lsns: None,
+        id: None,
+        why: format!("segment {id}: {why}"),
+    });
+    let count = walk.index.len() as u64;
+    let (created_min_us, created_max_us) = IndexLookup::time_range(&walk.index).unwrap_or((0, 0));
+    let seal = SealRecord {
+        first_lsn: header.first_lsn,
+        last_lsn: Lsn((header.first_lsn.0 + count).saturating_sub(1)),
+        record_count: count,
+        created_min_us,
+        created_max_us,
+        digest: [0; 32],
+    };
+    let index = SegmentIndex::Mem(Arc::new(walk.index));
+    Opened::Sealed {
+        id,
+        header,
+        seal,
+        bytes,
+        index,
+        checked: 0,
+        rebuilt: false,
+        damage,
+        identity_lost: true,
+    }
 }
 
 /// Bytes of a file up to its last non-zero byte: the preallocated zeros at the end of an
@@ -360,9 +426,19 @@ fn fold(rec: &mut Recovered, opened: Opened, storage: &dyn Storage, wal: &Path) 
             }
             note_damage(rec, damage, identity_lost);
             fold_heads(rec, index.lookup(), id);
-            rec.next_lsn = Lsn(seal.last_lsn.0 + 1);
+            // What the (checked) index holds, not what the seal claims.
+            let (first, count) = (index.lookup().first_lsn(), index.lookup().count());
+            rec.next_lsn =
+                first
+                    .0
+                    .checked_add(count)
+                    .map(Lsn)
+                    .ok_or_else(|| EngineError::Format {
+                        path: segment_path(wal, id),
+                        why: "LSN range overflows".into(),
+                    })?;
             rec.last_created_us = rec.last_created_us.max(seal.created_max_us);
-            rec.report.events += seal.record_count;
+            rec.report.events += count;
             let seg = SealedSegment {
                 id,
                 bytes,

@@ -10,8 +10,8 @@
 //! request whose last frame (flag `FLAG_REQUEST_END`) is missing are cut with the tail.
 
 use crate::frame::{
-    self, Decoded, EventRecord, Record, SealRecord, FLAG_REQUEST_END, FRAME_HEADER_BYTES,
-    RECORD_HEADER_BYTES,
+    self, Decoded, EventRecord, Record, SealRecord, FLAG_REQUEST_END, FRAME_BYTES_MIN,
+    FRAME_HEADER_BYTES, RECORD_HEADER_BYTES,
 };
 use crate::index::{MemIndex, MemRec};
 use crate::limits::RECORD_BYTES_MAX;
@@ -227,11 +227,14 @@ struct Later {
     durable_lsn: Lsn,
 }
 
-/// Every valid event frame after `pos` (resynchronising byte by byte past bad spots),
-/// with LSN at least `expected`. Candidates are filtered on cheap header fields before
-/// the CRC is computed, so the search stays linear in practice.
+/// Every valid event frame after `pos` (resynchronising byte by byte past bad spots)
+/// that can continue the log: its LSN is at least the next expected one, and it skips
+/// no more LSNs than frames could fit in the bytes skipped (so no LSN on disk, however
+/// forged, makes recovery believe in more events than the file can hold). Candidates
+/// are filtered on cheap header fields before the CRC is computed.
 fn later_frames(bytes: &[u8], pos: usize, expected: Lsn) -> Vec<Later> {
     let mut found = Vec::new();
+    let (mut base_lsn, mut base_at) = (expected, pos);
     let mut at = pos + 1;
     while at + FRAME_HEADER_BYTES + RECORD_HEADER_BYTES <= bytes.len() {
         if bytes[at..at + 4] == [0, 0, 0, 0] {
@@ -244,17 +247,21 @@ fn later_frames(bytes: &[u8], pos: usize, expected: Lsn) -> Vec<Later> {
             }
             continue;
         }
-        if !plausible(bytes, at, expected) {
+        let skipped_max = ((at - base_at) / FRAME_BYTES_MIN) as u64;
+        if !plausible(bytes, at, base_lsn, skipped_max) {
             at += 1;
             continue;
         }
         match frame::decode(bytes, at) {
-            Decoded::Frame(Record::Event(ev), next) if ev.lsn >= expected => {
+            Decoded::Frame(Record::Event(ev), next)
+                if ev.lsn >= base_lsn && ev.lsn.0 - base_lsn.0 <= skipped_max =>
+            {
                 found.push(Later {
                     offset: at,
                     lsn: ev.lsn,
                     durable_lsn: ev.durable_lsn,
                 });
+                (base_lsn, base_at) = (Lsn(ev.lsn.0 + 1), next);
                 at = next;
             }
             _ => at += 1,
@@ -263,14 +270,14 @@ fn later_frames(bytes: &[u8], pos: usize, expected: Lsn) -> Vec<Later> {
     found
 }
 
-fn plausible(bytes: &[u8], at: usize, expected: Lsn) -> bool {
+fn plausible(bytes: &[u8], at: usize, expected: Lsn, skipped_max: u64) -> bool {
     let len = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
     if !(RECORD_HEADER_BYTES..=RECORD_BYTES_MAX).contains(&len) {
         return false;
     }
     match frame::peek_lsn(bytes, at) {
         Some((kind, lsn)) => {
-            kind == frame::KIND_EVENT && lsn >= expected && lsn.0 - expected.0 < (1 << 40)
+            kind == frame::KIND_EVENT && lsn >= expected && lsn.0 - expected.0 <= skipped_max
         }
         None => false,
     }

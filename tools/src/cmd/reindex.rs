@@ -27,7 +27,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let engine = Arc::new(engine);
     let config = SearchConfig::new(&args.data_dir);
     if config.dir.exists() {
-        std::fs::remove_dir_all(&config.dir).with_context(|| format!("removing {}", config.dir.display()))?;
+        std::fs::remove_dir_all(&config.dir)
+            .with_context(|| format!("removing {}", config.dir.display()))?;
     }
     let target = engine.stats().visible_lsn;
     eprintln!("rebuilding the index of {} events…", report.events);
@@ -48,6 +49,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     search.close();
-    println!("events={} reindex_s={:.2} index_events_per_s={:.0}", target.0, secs, target.0 as f64 / secs.max(1e-9));
+    println!(
+        "events={} reindex_s={:.2} index_events_per_s={:.0}",
+        target.0,
+        secs,
+        target.0 as f64 / secs.max(1e-9)
+    );
     Ok(())
 }
