@@ -116,10 +116,14 @@ impl Plan {
         for word in &filter.q {
             must.push(term(f.text, word));
         }
-        must.push(Box::new(RangeQuery::new(
-            std::ops::Bound::Included(Term::from_field_u64(f.lsn, lo)),
-            std::ops::Bound::Excluded(Term::from_field_u64(f.lsn, hi)),
-        )));
+        // The LSN range clause costs a column scan per segment: leave it out when the
+        // range covers every committed event (no time filter). Pruning still applies.
+        if lo > 1 || hi <= self.committed.0 {
+            must.push(Box::new(RangeQuery::new(
+                std::ops::Bound::Included(Term::from_field_u64(f.lsn, lo)),
+                std::ops::Bound::Excluded(Term::from_field_u64(f.lsn, hi)),
+            )));
+        }
         if let Some(min) = &filter.min_risk_score {
             must.push(Box::new(RangeQuery::new(
                 std::ops::Bound::Included(Term::from_field_f64(f.risk, decimal_f64(min))),
