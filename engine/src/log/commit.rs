@@ -12,20 +12,20 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::oneshot;
 
-use super::append::{Ack, Appended, Request};
+use super::append::{Ack, Request};
+use super::encode::{encode_group, Job};
 use super::engine::Shared;
 use super::sync::{SealerJob, SyncJob, SyncerInit};
 use super::view::{ActiveInner, ActiveSegment, LogView, Segment};
 use crate::chain::ChainHead;
 use crate::error::{EngineError, IoContext, Result};
-use crate::event::ServerFields;
-use crate::frame::{self, EventHeader, FLAG_REQUEST_END, FRAME_HEADER_BYTES, RECORD_HEADER_BYTES};
+use crate::frame::{FRAME_HEADER_BYTES, RECORD_HEADER_BYTES};
 use crate::index::{MemIndex, MemRec};
 use crate::limits::GROUP_COMMIT_BYTES_MAX;
 use crate::recovery::Recovered;
 use crate::segment::{segment_path, SegmentHeader};
 use crate::storage::FileHandle;
-use crate::types::{Lsn, SegmentId, Seq, TenantId};
+use crate::types::{Lsn, SegmentId, TenantId};
 
 /// The segment file the sequencer appends to.
 struct ActiveFile {
@@ -42,7 +42,9 @@ struct ActiveFile {
 /// One group of requests encoded into one buffer, written with one write.
 pub(crate) struct Batch {
     pub start: u64,
-    pub buf: Vec<u8>,
+    /// Encoded requests, in order, written back to back from `start`.
+    pub parts: Vec<Vec<u8>>,
+    pub len: u64,
     pub entries: Vec<(TenantId, MemRec)>,
     pub acks: Vec<Ack>,
     pub last_lsn: Lsn,
@@ -158,27 +160,93 @@ impl Sequencer {
             }
             return;
         }
-        let mut batch = self.new_batch();
+        // Cut the group where the segment must roll (sizes are upper bounds), encode and
+        // write each run.
+        let mut run: Vec<Request> = Vec::new();
+        let mut run_bytes = 0u64;
         let mut pending = group.into_iter();
         while let Some(req) = pending.next() {
             let estimate = (req.bytes
                 + req.events.len() * (FRAME_HEADER_BYTES + RECORD_HEADER_BYTES + 256))
                 as u64;
-            let written = self.active.records + batch.entries.len() as u64;
-            let end = batch.start + batch.buf.len() as u64;
-            if written > 0 && end + estimate > self.shared.config.segment_bytes {
-                let full = std::mem::replace(&mut batch, self.new_batch());
-                if let Err(e) = self.flush(full).and_then(|()| self.roll()) {
+            let written =
+                self.active.records + run.iter().map(|r| r.events.len() as u64).sum::<u64>();
+            if written > 0
+                && self.active.pos + run_bytes + estimate > self.shared.config.segment_bytes
+            {
+                let batch = self.encode_run(std::mem::take(&mut run));
+                run_bytes = 0;
+                if let Err(e) = self.flush(batch).and_then(|()| self.roll()) {
                     self.fail_all(e, req, pending.by_ref());
                     return;
                 }
-                batch = self.new_batch();
             }
-            self.encode(req, &mut batch);
+            run_bytes += estimate;
+            run.push(req);
         }
+        let batch = self.encode_run(run);
         if let Err(e) = self.flush(batch) {
             self.shared.poison(e.to_string());
         }
+    }
+
+    /// Assigns LSNs, times and seeds in queue order, encodes (in parallel across
+    /// tenants), and lays the requests out from the active segment's write position.
+    fn encode_run(&mut self, reqs: Vec<Request>) -> Batch {
+        let durable_lsn = Lsn(self.shared.durable_lsn.load(Ordering::SeqCst));
+        let mut jobs = Vec::with_capacity(reqs.len());
+        for (index, req) in reqs.into_iter().enumerate() {
+            // Clamped into what RFC 3339 with four-digit years can say, so the body's
+            // created_at and the frame's always agree.
+            let now = self
+                .shared
+                .clock
+                .now_us()
+                .clamp(0, crate::time::TIMESTAMP_US_MAX);
+            let created_at_us = now.max(self.last_created_us);
+            self.last_created_us = created_at_us;
+            let first_lsn = self.next_lsn;
+            self.next_lsn = Lsn(first_lsn.0 + req.events.len() as u64);
+            jobs.push(Job {
+                index,
+                req,
+                first_lsn,
+                created_at_us,
+                seed: self.rng.next_u64(),
+            });
+        }
+        let heads = &self.heads;
+        let head_of = |t: &TenantId| heads.get(t).copied().unwrap_or(ChainHead::EMPTY);
+        let (encoded, new_heads) = encode_group(jobs, &head_of, durable_lsn);
+        self.heads.extend(new_heads);
+        let mut batch = Batch {
+            start: self.active.pos,
+            parts: Vec::new(),
+            len: 0,
+            entries: Vec::new(),
+            acks: Vec::new(),
+            last_lsn: Lsn(0),
+        };
+        for e in encoded {
+            let base = batch.start + batch.len;
+            let tenant = e.job.req.tenant;
+            batch.entries.extend(e.entries.into_iter().map(|r| {
+                (
+                    tenant.clone(),
+                    MemRec {
+                        offset: (base + r.offset as u64) as u32,
+                        ..r
+                    },
+                )
+            }));
+            if let Some(last) = e.acks.last() {
+                batch.last_lsn = last.lsn;
+            }
+            batch.acks.push((e.job.req.reply, e.acks));
+            batch.len += e.buf.len() as u64;
+            batch.parts.push(e.buf);
+        }
+        batch
     }
 
     fn fail_all(&self, e: EngineError, req: Request, rest: impl Iterator<Item = Request>) {
@@ -190,110 +258,27 @@ impl Sequencer {
         }
     }
 
-    fn new_batch(&self) -> Batch {
-        Batch {
-            start: self.active.pos,
-            buf: Vec::new(),
-            entries: Vec::new(),
-            acks: Vec::new(),
-            last_lsn: Lsn(0),
-        }
-    }
-
-    /// Encodes one request into the batch: every event gets its server fields and its
-    /// frame; the last one carries `FLAG_REQUEST_END`.
-    fn encode(&mut self, req: Request, batch: &mut Batch) {
-        // Clamped into what RFC 3339 with four-digit years can say, so the body's
-        // created_at and the frame's always agree.
-        let now = self
-            .shared
-            .clock
-            .now_us()
-            .clamp(0, crate::time::TIMESTAMP_US_MAX);
-        let created = now.max(self.last_created_us);
-        self.last_created_us = created;
-        let durable_lsn = Lsn(self.shared.durable_lsn.load(Ordering::SeqCst));
-        let mut head = self
-            .heads
-            .get(&req.tenant)
-            .copied()
-            .unwrap_or(ChainHead::EMPTY);
-        let mut acks = Vec::with_capacity(req.events.len());
-        let last = req.events.len() - 1;
-        batch.buf.reserve(
-            req.bytes + req.events.len() * (FRAME_HEADER_BYTES + RECORD_HEADER_BYTES + 192),
-        );
-        for (i, event) in req.events.iter().enumerate() {
-            let lsn = self.next_lsn;
-            self.next_lsn = Lsn(lsn.0 + 1);
-            let seq = Seq(head.seq.0 + 1);
-            let id = self.new_id(created);
-            let offset = batch.start + batch.buf.len() as u64;
-            let header = EventHeader {
-                flags: if i == last { FLAG_REQUEST_END } else { 0 },
-                lsn,
-                durable_lsn,
-                seq,
-                created_at_us: created,
-                id: *id.as_bytes(),
-            };
-            let tenant = req.tenant.as_str();
-            let server = ServerFields {
-                created_at_us: created,
-                id,
-                prev_hash: &head.hash,
-                seq: seq.0,
-                tenant,
-            };
-            let hash = frame::encode_event(&mut batch.buf, &header, tenant, |out| {
-                event.write_body(&server, out)
-            });
-            let len = (batch.start + batch.buf.len() as u64 - offset) as u32;
-            let rec = MemRec {
-                offset: offset as u32,
-                len,
-                created_at_us: created,
-                seq,
-                id: header.id,
-                hash,
-            };
-            batch.entries.push((req.tenant.clone(), rec));
-            acks.push(Appended {
-                lsn,
-                seq,
-                id,
-                created_at_us: created,
-                hash,
-            });
-            head = ChainHead {
-                seq,
-                hash,
-                created_at_us: created,
-            };
-            batch.last_lsn = lsn;
-        }
-        self.heads.insert(req.tenant, head);
-        batch.acks.push((req.reply, acks));
-    }
-
-    /// A UUIDv7 whose millisecond timestamp is `created_at_us`'s: look-up by id finds the
-    /// segment through the time range.
-    fn new_id(&mut self, created_us: i64) -> uuid::Uuid {
-        let mut random = [0u8; 10];
-        self.rng.fill_bytes(&mut random);
-        let ms = u64::try_from(created_us.div_euclid(1000)).unwrap_or(0);
-        uuid::Builder::from_unix_timestamp_millis(ms, &random).into_uuid()
-    }
-
-    /// Writes the batch with one positional write and hands it to the syncer. If the
+    /// Writes the batch (its requests back to back) and hands it to the syncer. If a
     /// write fails, the batch's appenders get the error and the engine is poisoned: the
     /// file may hold part of the batch, which only recovery can sort out.
     fn flush(&mut self, batch: Batch) -> Result<()> {
         if batch.acks.is_empty() {
             return Ok(());
         }
-        let written = self.active.file.write_all_at(&batch.buf, batch.start);
-        if let Err(e) = written.ctx(&self.active.path, "write") {
+        let mut at = batch.start;
+        let mut written = Ok(());
+        for part in &batch.parts {
+            written = self
+                .active
+                .file
+                .write_all_at(part, at)
+                .ctx(&self.active.path, "write");
+            if written.is_err() {
+                break;
+            }
+            at += part.len() as u64;
+        }
+        if let Err(e) = written {
             let cause = e.to_string();
             self.shared.poison(cause.clone());
             for (reply, _) in batch.acks {
@@ -301,14 +286,23 @@ impl Sequencer {
             }
             return Err(e);
         }
-        self.active.pos += batch.buf.len() as u64;
+        self.active.pos += batch.len;
         self.active.records += batch.entries.len() as u64;
+        let mut start = batch.start;
+        let chunks = batch
+            .parts
+            .into_iter()
+            .map(|p| {
+                let chunk = (start, Bytes::from(p));
+                start += chunk.1.len() as u64;
+                chunk
+            })
+            .collect();
         let job = SyncJob::Batch {
             file: self.active.file.clone(),
             path: self.active.path.clone(),
             segment: self.active.segment.clone(),
-            start: batch.start,
-            chunk: Bytes::from(batch.buf),
+            chunks,
             entries: batch.entries,
             acks: batch.acks,
             last_lsn: batch.last_lsn,

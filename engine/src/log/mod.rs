@@ -12,6 +12,7 @@
 
 mod append;
 mod commit;
+mod encode;
 mod engine;
 mod read;
 mod scan;

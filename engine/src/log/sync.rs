@@ -27,8 +27,8 @@ pub(crate) enum SyncJob {
         file: FileHandle,
         path: PathBuf,
         segment: Arc<Segment>,
-        start: u64,
-        chunk: Bytes,
+        /// The written bytes: (file offset, bytes), in order.
+        chunks: Vec<(u64, Bytes)>,
         entries: Vec<(TenantId, MemRec)>,
         acks: Vec<Ack>,
         last_lsn: Lsn,
@@ -183,16 +183,15 @@ impl Syncer {
         for job in group {
             if let SyncJob::Batch {
                 segment,
-                start,
-                chunk,
+                chunks,
                 entries,
                 acks,
                 last_lsn,
                 ..
             } = job
             {
-                let hashed = chunk.clone();
-                if let Err(e) = self.publish(&segment, start, chunk, entries, last_lsn) {
+                let hashed: Vec<Bytes> = chunks.iter().map(|(_, c)| c.clone()).collect();
+                if let Err(e) = self.publish(&segment, chunks, entries, last_lsn) {
                     self.shared.poison(e.to_string());
                     for (reply, _) in acks {
                         let _ = reply.send(Err(EngineError::Poisoned {
@@ -205,7 +204,9 @@ impl Syncer {
                     let _ = reply.send(Ok(appended));
                 }
                 // The seal digest is off the acknowledgement path: hash after answering.
-                self.digest.update(&hashed);
+                for chunk in &hashed {
+                    self.digest.update(chunk);
+                }
             }
         }
     }
@@ -214,8 +215,7 @@ impl Syncer {
     fn publish(
         &mut self,
         segment: &Segment,
-        start: u64,
-        chunk: Bytes,
+        chunks: Vec<(u64, Bytes)>,
         entries: Vec<(TenantId, MemRec)>,
         last_lsn: Lsn,
     ) -> Result<()> {
@@ -226,7 +226,7 @@ impl Syncer {
         };
         {
             let mut inner = active.inner.write();
-            inner.chunks.push((start, chunk));
+            inner.chunks.extend(chunks);
             let mut heads = self.shared.heads.write();
             for (tenant, rec) in &entries {
                 inner

@@ -45,7 +45,10 @@ fn follow(shared: &Shared) -> Result<()> {
     };
     let mut writer: IndexWriter<TantivyDocument> = shared
         .index
-        .writer_with_num_threads(shared.config.writer_threads.clamp(1, 8), shared.config.writer_memory_bytes)
+        .writer_with_num_threads(
+            shared.config.writer_threads.clamp(1, 8),
+            shared.config.writer_memory_bytes,
+        )
         .map_err(idx_err)?;
     // Start after the last commit (a failure drops uncommitted work).
     let committed = shared.state.read().committed;
