@@ -16,6 +16,7 @@ pub mod error;
 pub mod event;
 pub mod frame;
 pub mod gen;
+pub mod idtag;
 pub mod index;
 pub mod limits;
 pub mod log;

@@ -78,3 +78,40 @@ fn appends_are_readable_and_survive_reopen_across_many_segments() {
         .collect();
     assert_eq!(back, (5..50).rev().collect::<Vec<_>>());
 }
+
+#[test]
+fn a_tagged_request_is_found_by_its_first_id_after_reopen() {
+    use sealog_engine::idtag::IdTag;
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant("alpha");
+    let tag = IdTag::derive(&[b"alpha", b"retry-key-1"]);
+    let requested: Vec<_> = (0..3).map(event).collect();
+    let first;
+    {
+        let (engine, _) = open(tiny_config(dir.path()));
+        engine.append(&t, vec![event(100)]).unwrap();
+        let mut tagged = requested.clone();
+        tagged[0] = tagged[0].clone().with_id_tag(tag);
+        // A tag on a later event is ignored: only the request's first id carries one.
+        tagged[1] = tagged[1].clone().with_id_tag(tag);
+        let got = engine.append(&t, tagged).unwrap();
+        first = got[0];
+        assert_eq!(IdTag::of_id(&got[0].id), Some(tag));
+        assert_eq!(IdTag::of_id(&got[1].id), None);
+        assert_eq!(got[0].id.get_version_num(), 7);
+    }
+    let (engine, _) = open(tiny_config(dir.path()));
+    let stored = engine.get_by_id(&first.id).unwrap().unwrap();
+    assert_eq!(stored.lsn, first.lsn);
+    let ends: Vec<bool> = (0..3)
+        .map(|i| {
+            let ev = engine.get_by_lsn(Lsn(first.lsn.0 + i)).unwrap().unwrap();
+            assert!(requested[i as usize].same_client_members(ev.body()));
+            assert!(!requested[(i as usize + 1) % 3].same_client_members(ev.body()));
+            ev.ends_request()
+        })
+        .collect();
+    assert_eq!(ends, [false, false, true]);
+    // The untagged single-event request before it ends at its only event.
+    assert!(engine.get_by_lsn(Lsn(1)).unwrap().unwrap().ends_request());
+}

@@ -34,6 +34,8 @@ pub struct PreparedEvent {
     pub(crate) server_at: [usize; SERVER_FIELDS],
     /// Byte range of the `event_type` text in `members`.
     pub(crate) event_type: (usize, usize),
+    /// The tag for the id, when this is the first event of a tagged request.
+    pub(crate) id_tag: Option<crate::idtag::IdTag>,
 }
 
 /// Largest size of the five server members with their commas (tenant at its longest).
@@ -47,6 +49,40 @@ impl PreparedEvent {
     /// An upper bound on the length of the body [`write_body`](Self::write_body) appends.
     pub fn body_len_hint(&self) -> usize {
         self.members.len() + SERVER_MEMBERS_BYTES_MAX + 2
+    }
+
+    /// Tags the id this event will get ([`crate::idtag`]). Only a request's first event
+    /// uses its tag; the engine ignores tags on the others.
+    pub fn with_id_tag(mut self, tag: crate::idtag::IdTag) -> Self {
+        self.id_tag = Some(tag);
+        self
+    }
+
+    /// Whether the stored `body` is this event completed with some server fields: the
+    /// client's members are byte for byte the same (both are canonical). How a retry of
+    /// a tagged request is told apart from a different request under the same tag.
+    pub fn same_client_members(&self, body: &[u8]) -> bool {
+        const SERVER_KEYS: [&str; SERVER_FIELDS] =
+            ["created_at", "id", "prev_hash", "seq", "tenant_id"];
+        let mut rest = self.members.as_slice();
+        for member in super::body::top_level_members(body) {
+            let Ok((key, value)) = member else {
+                return false;
+            };
+            if SERVER_KEYS.contains(&key) {
+                continue;
+            }
+            let mut one = Vec::with_capacity(key.len() + value.len() + 4);
+            super::jcs::write_string(key, &mut one);
+            one.push(b':');
+            one.extend_from_slice(value);
+            one.push(b',');
+            match rest.strip_prefix(one.as_slice()) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
     }
 
     /// The event's `event_type`.

@@ -82,6 +82,7 @@ fn prepare(value: &Value<'_>, capacity: usize) -> Result<PreparedEvent, Vec<Fiel
         members: b.out,
         server_at: b.server_at,
         event_type: b.event_type,
+        id_tag: None,
     })
 }
 

@@ -93,7 +93,10 @@ fn encode_request(job: Job, head: &mut ChainHead, durable_lsn: Lsn) -> Encoded {
     for (i, event) in events.iter().enumerate() {
         let lsn = Lsn(job.first_lsn.0 + i as u64);
         let seq = Seq(head.seq.0 + 1);
-        let id = new_id(&mut rng, created);
+        let id = match (i, &event.id_tag) {
+            (0, Some(tag)) => tagged_id(tag, created),
+            _ => new_id(&mut rng, created),
+        };
         let offset = buf.len();
         let header = EventHeader {
             flags: if i == last { FLAG_REQUEST_END } else { 0 },
@@ -148,6 +151,16 @@ fn encode_request(job: Job, head: &mut ChainHead, durable_lsn: Lsn) -> Encoded {
 fn new_id(rng: &mut ChaCha8Rng, created_us: i64) -> uuid::Uuid {
     let mut random = [0u8; 10];
     rng.fill_bytes(&mut random);
-    let ms = u64::try_from(created_us.div_euclid(1000)).unwrap_or(0);
-    uuid::Builder::from_unix_timestamp_millis(ms, &random).into_uuid()
+    crate::idtag::untag(&mut random);
+    uuid::Builder::from_unix_timestamp_millis(id_ms(created_us), &random).into_uuid()
+}
+
+/// The id of a request's first event when the request carries a tag
+/// ([`crate::idtag`]).
+fn tagged_id(tag: &crate::idtag::IdTag, created_us: i64) -> uuid::Uuid {
+    uuid::Builder::from_unix_timestamp_millis(id_ms(created_us), &tag.random_bytes()).into_uuid()
+}
+
+fn id_ms(created_us: i64) -> u64 {
+    u64::try_from(created_us.div_euclid(1000)).unwrap_or(0)
 }

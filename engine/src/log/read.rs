@@ -43,6 +43,14 @@ pub struct EventRef<'a> {
 }
 
 impl EventRef<'_> {
+    /// Whether this is the last event of its append request (one request's events have
+    /// consecutive LSNs and one `created_at`).
+    pub fn ends_request(&self) -> bool {
+        self.frame
+            .get(frame::FRAME_HEADER_BYTES + 1)
+            .is_some_and(|flags| flags & frame::FLAG_REQUEST_END != 0)
+    }
+
     /// Recomputes the body's SHA-256 and compares it with the stored hash.
     pub fn check_hash(&self) -> Result<()> {
         if crate::chain::body_hash(self.body) == self.hash {
@@ -145,6 +153,11 @@ impl StoredEvent {
     /// The body as shared bytes (zero-copy).
     pub fn body_bytes(&self) -> Bytes {
         self.frame.slice(self.body.clone())
+    }
+
+    /// Whether this is the last event of its append request.
+    pub fn ends_request(&self) -> bool {
+        self.as_ref().ends_request()
     }
 
     /// Recomputes the body's SHA-256 and compares it with the stored hash.
