@@ -19,14 +19,22 @@ use sha2::{Digest, Sha256};
 /// The value of byte 6's low nibble that marks a tagged id.
 pub const TAG_MARKER: u8 = 0xA;
 
-/// Mask of the tag's 70 bits in the id's last 10 bytes, as a big-endian u128 of bytes
-/// 6..16: byte 6 low nibble is the marker (excluded), byte 7 whole, byte 8 low 6 bits
-/// (its top 2 are the variant), bytes 9..16 whole.
-const TAG_MASK: u128 = (0xFF << 64) | (0x3F << 56) | 0x00FF_FFFF_FFFF_FFFF;
+/// Mask of the tag's 70 bits over the id's bytes 6..16: byte 6 is the version and the
+/// marker (excluded), byte 7 whole, byte 8 low 6 bits (its top 2 are the variant),
+/// bytes 9..16 whole.
+const TAG_MASK: [u8; 10] = [0x00, 0xFF, 0x3F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+
+fn masked(bytes: &[u8]) -> [u8; 10] {
+    let mut out = [0u8; 10];
+    for ((o, b), m) in out.iter_mut().zip(bytes).zip(TAG_MASK) {
+        *o = b & m;
+    }
+    out
+}
 
 /// 70 bits naming one append request (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct IdTag(u128);
+pub struct IdTag([u8; 10]);
 
 impl IdTag {
     /// The tag of `parts` (SHA-256 over each part's length and bytes, so no two
@@ -38,38 +46,33 @@ impl IdTag {
             h.update((p.len() as u64).to_le_bytes());
             h.update(p);
         }
-        let d = h.finalize();
-        let mut b = [0u8; 16];
-        b[6..16].copy_from_slice(&d[..10]);
-        IdTag(u128::from_be_bytes(b) & TAG_MASK)
+        IdTag(masked(&h.finalize()[..10]))
     }
 
     /// The tag a tagged id carries, or `None` if the id is not tagged.
     pub fn of_id(id: &uuid::Uuid) -> Option<IdTag> {
         let b = id.as_bytes();
-        (id.get_version_num() == 7 && b[6] & 0x0F == TAG_MARKER)
-            .then(|| IdTag(u128::from_be_bytes(*b) & TAG_MASK))
+        (id.get_version_num() == 7 && b[6] & 0x0F == TAG_MARKER).then(|| IdTag(masked(&b[6..16])))
     }
 
     /// The 10 "random" bytes of a UUIDv7 that carry this tag, for
     /// `uuid::Builder::from_unix_timestamp_millis` (which overwrites the version and
     /// variant bits, none of which the tag uses).
     pub(crate) fn random_bytes(&self) -> [u8; 10] {
-        let b = self.0.to_be_bytes();
-        let mut r = [0u8; 10];
-        r.copy_from_slice(&b[6..16]);
-        r[0] = (r[0] & 0xF0) | TAG_MARKER;
+        let mut r = self.0;
+        r[0] = TAG_MARKER;
         r
     }
 
-    /// The tag as a number (70 significant bits), e.g. for a snapshot file.
-    pub fn to_u128(self) -> u128 {
+    /// The tag as 10 bytes (the id's bytes 6..16 with version, marker and variant bits
+    /// cleared), e.g. for a snapshot file.
+    pub fn to_bytes(self) -> [u8; 10] {
         self.0
     }
 
-    /// A tag from [`to_u128`](Self::to_u128)'s value (bits outside the tag are dropped).
-    pub fn from_u128(v: u128) -> IdTag {
-        IdTag(v & TAG_MASK)
+    /// A tag from [`to_bytes`](Self::to_bytes)'s value (bits outside the tag dropped).
+    pub fn from_bytes(bytes: [u8; 10]) -> IdTag {
+        IdTag(masked(&bytes))
     }
 }
 

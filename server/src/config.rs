@@ -1,0 +1,172 @@
+//! sealogd's settings: defaults, then a TOML file (`--config`), then environment
+//! variables, then flags (each later source wins). docs/OPERATIONS.md lists them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use sealog_engine::Durability;
+use serde::Deserialize;
+
+use crate::limits::IDEMPOTENCY_RETENTION_MIN;
+
+/// Command-line flags (each also read from the environment variable shown).
+#[derive(Debug, Parser)]
+#[command(
+    name = "sealogd",
+    version,
+    about = "sealog: tamper-evident audit log server"
+)]
+pub struct Args {
+    /// TOML configuration file.
+    #[arg(long, env = "SEALOG_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (created if missing). Default ./data.
+    #[arg(long, env = "SEALOG_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on. Default 127.0.0.1:8080.
+    #[arg(long, env = "SEALOG_LISTEN")]
+    pub listen: Option<String>,
+    /// Durability policy: sync (default), interval:<ms>, none (benchmarks only).
+    #[arg(long, env = "SEALOG_DURABILITY")]
+    pub durability: Option<Durability>,
+    /// TLS certificate chain (PEM). With --tls-key, serves HTTPS.
+    #[arg(long, env = "SEALOG_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "SEALOG_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Log format: text (default) or json.
+    #[arg(long, env = "SEALOG_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Require an API key for /metrics and /openapi.json too (default false).
+    #[arg(long, env = "SEALOG_OPS_REQUIRE_AUTH")]
+    pub ops_require_auth: Option<bool>,
+    /// Segment size in bytes (default 256 MiB).
+    #[arg(long, env = "SEALOG_SEGMENT_BYTES")]
+    pub segment_bytes: Option<u64>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The TOML file: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    durability: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    ops_require_auth: Option<bool>,
+    segment_bytes: Option<u64>,
+    index_commit_events: Option<u64>,
+    index_commit_interval_ms: Option<u64>,
+    idempotency_retention_hours: Option<u64>,
+}
+
+/// The resolved settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Listen address.
+    pub listen: String,
+    /// Durability policy.
+    pub durability: Durability,
+    /// TLS certificate and key, when serving HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Whether /metrics and /openapi.json need a key.
+    pub ops_require_auth: bool,
+    /// Segment size.
+    pub segment_bytes: u64,
+    /// Index commit policy: events.
+    pub index_commit_events: u64,
+    /// Index commit policy: interval.
+    pub index_commit_interval: Duration,
+    /// Idempotency keys are kept at least this long.
+    pub idempotency_retention: Duration,
+}
+
+impl Config {
+    /// Merges the sources; reports every bad setting with where it came from.
+    pub fn load(args: Args) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let durability = match (args.durability, file.durability) {
+            (Some(d), _) => d,
+            (None, Some(s)) => s
+                .parse()
+                .map_err(|e| anyhow::anyhow!("config file: durability = {s:?}: {e}"))?,
+            (None, None) => Durability::Sync,
+        };
+        let tls = match (
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        ) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => bail!("TLS needs both tls-cert and tls-key"),
+        };
+        let retention_h = file.idempotency_retention_hours.unwrap_or(24);
+        let idempotency_retention = Duration::from_secs(retention_h.saturating_mul(3600));
+        if idempotency_retention < IDEMPOTENCY_RETENTION_MIN {
+            bail!("idempotency-retention-hours = {retention_h} is below the minimum of 24");
+        }
+        let index_commit_events = file
+            .index_commit_events
+            .unwrap_or(sealog_engine::limits::INDEX_COMMIT_EVENTS_DEFAULT);
+        if index_commit_events == 0 {
+            bail!("index-commit-events must be at least 1");
+        }
+        let interval_ms = file.index_commit_interval_ms.unwrap_or(1000);
+        if !(10..=60_000).contains(&interval_ms) {
+            bail!("index-commit-interval-ms = {interval_ms} is outside 10..=60000");
+        }
+        Ok(Config {
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./data")),
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            durability,
+            tls,
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            ops_require_auth: args
+                .ops_require_auth
+                .or(file.ops_require_auth)
+                .unwrap_or(false),
+            segment_bytes: args
+                .segment_bytes
+                .or(file.segment_bytes)
+                .unwrap_or(sealog_engine::limits::SEGMENT_BYTES_DEFAULT),
+            index_commit_events,
+            index_commit_interval: Duration::from_millis(interval_ms),
+            idempotency_retention,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+}

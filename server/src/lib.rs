@@ -1,0 +1,151 @@
+//! sealogd: sealog's HTTP server, a thin shell around the storage engine and the
+//! secondary index (docs/ARCHITECTURE.md, "server"). docs/API.md is the user's view.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sealog_engine::search::{SearchConfig, SearchIndex};
+use sealog_engine::storage::{FileStorage, Storage};
+use sealog_engine::{Engine, EngineConfig};
+
+pub mod config;
+pub mod limits;
+
+mod admin;
+mod app;
+mod body;
+mod error;
+mod idempotency;
+mod ingest;
+mod keys;
+mod metrics;
+mod ops;
+mod reads;
+mod serve;
+
+pub use config::{Args, Config, LogFormat};
+
+/// Opens the data directory, serves until SIGTERM or SIGINT, then drains requests and
+/// closes the engine (which syncs everything acknowledged).
+pub fn run(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sealogd-http")
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(run_async(config))
+}
+
+async fn run_async(config: Config) -> anyhow::Result<()> {
+    if config.durability != sealog_engine::Durability::Sync {
+        tracing::warn!(durability = %config.durability, "durability is not `sync`: a 201 may be sent before the event is on disk; a crash can lose acknowledged events");
+    }
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(serve::tls_acceptor(cert, key)?),
+        None => None,
+    };
+    let cfg = config.clone();
+    let (engine, search, idem, keys) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let storage: Arc<dyn Storage> = Arc::new(FileStorage);
+        let mut ec = EngineConfig::new(&cfg.data_dir);
+        ec.durability = cfg.durability;
+        ec.segment_bytes = cfg.segment_bytes;
+        let (engine, report) = Engine::open(ec, storage).context("opening the log")?;
+        tracing::info!(
+            data_dir = %cfg.data_dir.display(),
+            events = report.events,
+            segments = report.segments,
+            torn_tails = report.torn.len(),
+            damage = report.damage.len(),
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "log recovered"
+        );
+        for d in &report.damage {
+            tracing::error!(damage = ?d, "the log is damaged; verify names the affected events");
+        }
+        let engine = Arc::new(engine);
+        let mut sc = SearchConfig::new(&cfg.data_dir);
+        sc.commit_events = cfg.index_commit_events;
+        sc.commit_interval = cfg.index_commit_interval;
+        let search =
+            Arc::new(SearchIndex::open(engine.clone(), sc).context("opening the secondary index")?);
+        let idem =
+            idempotency::Idempotency::open(&cfg.data_dir, &engine, cfg.idempotency_retention);
+        let env_token = std::env::var("SEALOG_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty());
+        let keys = keys::KeyStore::open(&cfg.data_dir, env_token.as_deref())?;
+        Ok((engine, search, idem, keys))
+    })
+    .await
+    .context("startup task")??;
+    let app = Arc::new(app::App {
+        engine: engine.clone(),
+        search: search.clone(),
+        keys,
+        idem: idem.clone(),
+        metrics: metrics::Metrics::default(),
+        config: config.clone(),
+    });
+    let checkpointer = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(limits::IDEMPOTENCY_SNAPSHOT_INTERVAL);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let app = app.clone();
+                let _ = tokio::task::spawn_blocking(move || checkpoint(&app)).await;
+            }
+        })
+    };
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(listen = %addr, tls = tls.is_some(), "sealogd is serving");
+    serve::serve(listener, app::router(app.clone()), tls, shutdown_signal()).await;
+    checkpointer.abort();
+    let app2 = app.clone();
+    tokio::task::spawn_blocking(move || {
+        checkpoint(&app2);
+        app2.search.close();
+        app2.engine.close();
+    })
+    .await
+    .context("shutdown task")?;
+    tracing::info!("sealogd stopped; every acknowledged event is on disk");
+    Ok(())
+}
+
+fn checkpoint(app: &app::App) {
+    if let Err(e) = app.idem.checkpoint(&app.engine) {
+        tracing::warn!(error = %format!("{e:#}"), "could not save the idempotency snapshot (it is rebuilt from the log if lost)");
+    }
+    if let Err(e) = app.keys.save() {
+        tracing::warn!(error = %format!("{e:#}"), "could not save key last-use times");
+    }
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
+    }
+    let _ = Duration::ZERO;
+}

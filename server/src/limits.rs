@@ -1,0 +1,52 @@
+//! Every limit the HTTP layer enforces, named (docs/API.md lists them for users).
+
+use std::time::Duration;
+
+/// Body of `POST /api/audit-logs` (one event).
+pub const SINGLE_BODY_BYTES_MAX: usize = sealog_engine::limits::EVENT_BYTES_MAX;
+/// Body of `POST /api/audit-logs/batch`.
+pub const BATCH_BODY_BYTES_MAX: usize = sealog_engine::limits::BATCH_BYTES_MAX;
+/// Body of the small JSON requests (resolve, keys).
+pub const SMALL_BODY_BYTES_MAX: usize = 64 * 1024;
+/// Events in one batch.
+pub const BATCH_EVENTS_MAX: usize = sealog_engine::limits::BATCH_EVENTS_MAX;
+/// 422 items in one response (a 10,000-event batch could have far more problems; the
+/// first ones are reported).
+pub const VALIDATION_ITEMS_MAX: usize = 1_000;
+/// `Idempotency-Key`: 1..=255 visible ASCII characters.
+pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
+/// An incoming `X-Request-Id` is echoed if it is 1..=128 visible ASCII characters;
+/// otherwise a new one is generated.
+pub const REQUEST_ID_CHARS_MAX: usize = 128;
+/// Any one query-string value.
+pub const QUERY_VALUE_CHARS_MAX: usize = 4_096;
+/// Repeated `tag` parameters.
+pub const QUERY_TAGS_MAX: usize = sealog_engine::limits::TAG_ITEMS_MAX;
+/// Words in `q`.
+pub const QUERY_WORDS_MAX: usize = 64;
+/// Default page size.
+pub const QUERY_LIMIT_DEFAULT: usize = 100;
+/// Largest page (the engine's bound).
+pub const QUERY_LIMIT_MAX: usize = sealog_engine::limits::QUERY_LIMIT_MAX;
+/// Deepest offset (page deeper with the cursor).
+pub const QUERY_OFFSET_MAX: u64 = sealog_engine::limits::QUERY_OFFSET_MAX;
+/// Key names.
+pub const KEY_NAME_CHARS_MAX: usize = 256;
+/// API keys in the key store.
+pub const KEYS_MAX: usize = 10_000;
+/// Time a client has to send its request headers (slow-loris defence).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client has to send its whole request body.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Time a TLS handshake may take.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Open connections; further ones wait in the kernel's accept queue.
+pub const CONNECTIONS_MAX: usize = 4_096;
+/// How long shutdown waits for in-flight requests before closing connections.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// `Retry-After` (seconds) when the append queue is full.
+pub const BUSY_RETRY_AFTER_S: u64 = 1;
+/// Idempotency keys are kept at least this long (configurable upwards).
+pub const IDEMPOTENCY_RETENTION_MIN: Duration = Duration::from_secs(24 * 3600);
+/// How often the idempotency table is brought up to date from the log and saved.
+pub const IDEMPOTENCY_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(10);
