@@ -1,12 +1,14 @@
 //! `sealog`: sealog's command-line tool.
 //!
-//! Offline work on a data directory (no server needed) and tools for benchmarks:
+//! Offline work on a data directory (no server needed), tools for benchmarks:
 //! `gen-events` (realistic events as NDJSON), `bench-engine` (the storage engine's
-//! figures). Every benchmark prints its figures last, as one line of `key=value` pairs.
+//! figures), and HTTP clients of sealogd: `ingest` (bulk load) and `load` (load
+//! generator). Every benchmark prints its figures last, as one line of `key=value` pairs.
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
 
+mod client;
 mod cmd;
 
 #[derive(Debug, Parser)]
@@ -30,6 +32,10 @@ enum Command {
     BenchQuery(cmd::bench_query::Args),
     /// Drop the secondary index of a data directory and rebuild it from the log.
     Reindex(cmd::reindex::Args),
+    /// Bulk-load an NDJSON file of events into sealogd (batched, resumable).
+    Ingest(cmd::ingest::Args),
+    /// HTTP load generator: realistic events (and queries) against sealogd.
+    Load(cmd::load::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +50,7 @@ fn main() -> anyhow::Result<()> {
         Command::BenchEngine(args) => cmd::bench_engine::run(args),
         Command::BenchQuery(args) => cmd::bench_query::run(args),
         Command::Reindex(args) => cmd::reindex::run(args),
+        Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Load(args) => cmd::load::run(args),
     }
 }

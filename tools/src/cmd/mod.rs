@@ -1,6 +1,9 @@
-//! One module per subcommand.
+//! One module per subcommand, plus the option parsers they share.
 
+pub mod arg;
 pub mod bench_engine;
 pub mod bench_query;
 pub mod gen;
+pub mod ingest;
+pub mod load;
 pub mod reindex;
