@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use sealog_engine::event::{write_returned, Overlay};
-use sealog_engine::search::{words, Cursor, Filter, Order, Paging, Query};
+use sealog_engine::search::{cursor_after, words, Cursor, Filter, Order, Paging, Query};
 use sealog_engine::time::{parse_date_or_datetime, DateOrTime};
 use sealog_engine::{StoredEvent, TenantId};
 use serde_json::{json, Value};
@@ -97,7 +97,7 @@ pub async fn list(
         Paging::After(_) => 0,
     };
     let query = Query {
-        filter,
+        filter: filter.clone(),
         order,
         paging,
         limit,
@@ -115,11 +115,24 @@ pub async fn list(
         let overlay = hit.resolution.as_ref().map(|r| r.overlay());
         returned(&hit.event, overlay.as_ref(), &mut out)?;
     }
+    // A non-empty page always says where the next one starts, even when nothing follows
+    // yet: an ascending reader keeps that cursor to pick up events stored later.
+    let next_cursor = page.next_cursor.or_else(|| {
+        page.hits.last().map(|h| {
+            cursor_after(
+                &filter,
+                order,
+                h.event.lsn,
+                h.event.created_at_us,
+                h.event.seq,
+            )
+        })
+    });
     let tail = json!({
         "total": page.total,
         "limit": limit,
         "offset": offset_out,
-        "next_cursor": page.next_cursor.as_ref().map(Cursor::encode),
+        "next_cursor": next_cursor.as_ref().map(Cursor::encode),
         "has_more": page.has_more,
     });
     out.extend_from_slice(b"],");
