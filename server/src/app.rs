@@ -80,7 +80,9 @@ pub fn router(app: AppState) -> Router {
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no such endpoint: {method} {}", uri.path()))
+    let m: String = method.as_str().chars().take(32).collect();
+    let p: String = uri.path().chars().take(256).collect();
+    ApiError::NotFound(format!("no such endpoint: {m} {p}"))
 }
 
 /// What an endpoint needs from a key.
@@ -230,7 +232,9 @@ async fn envelope(State(app): State<AppState>, req: Request, next: Next) -> Resp
         && !resp.headers().contains_key(header::CONTENT_TYPE)
     {
         let allow = resp.headers().get(header::ALLOW).cloned();
-        let detail = format!("method {method} is not allowed on {path}");
+        let m: String = method.as_str().chars().take(32).collect();
+        let p: String = path.chars().take(256).collect();
+        let detail = format!("method {m} is not allowed on {p}");
         let mut json = (
             StatusCode::METHOD_NOT_ALLOWED,
             axum::Json(serde_json::json!({ "detail": detail })),

@@ -37,12 +37,9 @@ pub async fn read(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes
         {
             Err(too_large())
         }
-        Ok(Err(e)) => Err(ApiError::invalid(
-            vec!["body".into()],
-            "json_invalid",
-            format!("the request body could not be read: {e}"),
-            Value::Null,
-        )),
+        Ok(Err(e)) => Err(ApiError::BadRequest(format!(
+            "the request body could not be read: {e}"
+        ))),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
 }

@@ -22,6 +22,8 @@ pub enum ApiError {
         /// What to tell the client.
         detail: String,
     },
+    /// 400: the request's framing is broken (e.g. bad chunked encoding).
+    BadRequest(String),
     /// 408: the body did not arrive in time.
     Timeout(String),
     /// 413: body over its limit.
@@ -54,6 +56,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -103,7 +106,10 @@ impl IntoResponse for ApiError {
             tracing::error!(status = status.as_u16(), error = ?self, "request failed");
         }
         let (body, allow, retry_after, www) = match self {
-            ApiError::Validation(items) => (json!({ "detail": items }), None, None, false),
+            ApiError::Validation(mut items) => {
+                items.truncate(crate::limits::VALIDATION_ITEMS_MAX);
+                (json!({ "detail": items }), None, None, false)
+            }
             ApiError::MethodNotAllowed { allow, detail } => {
                 (json!({ "detail": detail }), Some(allow), None, false)
             }
@@ -120,6 +126,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(d) => (json!({ "detail": d }), None, None, true),
             ApiError::Forbidden(d)
             | ApiError::NotFound(d)
+            | ApiError::BadRequest(d)
             | ApiError::Timeout(d)
             | ApiError::TooLarge(d)
             | ApiError::Internal(d) => (json!({ "detail": d }), None, None, false),

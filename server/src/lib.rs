@@ -18,6 +18,7 @@ mod app;
 mod body;
 mod error;
 mod idempotency;
+mod idle;
 mod ingest;
 mod keys;
 mod metrics;

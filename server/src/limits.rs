@@ -36,6 +36,11 @@ pub const KEY_NAME_CHARS_MAX: usize = 256;
 pub const KEYS_MAX: usize = 10_000;
 /// Time a client has to send its request headers (slow-loris defence).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection on which the server waits to read and nothing has moved for this long is
+/// closed (idle keep-alive connections, clients that connect and send nothing).
+pub const CONNECTION_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Largest request head (request line + headers) buffered: past it, 431.
+pub const HEADER_BYTES_MAX: usize = 64 * 1024;
 /// Time a client has to send its whole request body.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Time a TLS handshake may take.

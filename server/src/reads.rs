@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use sealog_engine::event::{write_returned, Overlay};
-use sealog_engine::search::{cursor_after, words, Cursor, Filter, Order, Paging, Query};
+use sealog_engine::search::{cursor_after, Cursor, Filter, Order, Paging, Query};
 use sealog_engine::time::{parse_date_or_datetime, DateOrTime};
 use sealog_engine::{StoredEvent, TenantId};
 use serde_json::{json, Value};
@@ -282,10 +282,21 @@ struct Params {
 impl Params {
     /// The parameters, and the problems with their names and sizes.
     fn parse(query: Option<&str>, paging: bool) -> (Params, Vec<Value>) {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
         let mut errors = Vec::new();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for part in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            match (decode(k), decode(v)) {
+                (Ok(k), Ok(v)) => pairs.push((k, v)),
+                (k, _) => errors.push(item(
+                    vec!["query".into(), k.unwrap_or_else(|raw| raw).into()],
+                    "string_unicode",
+                    "Input should be a valid string, unable to parse raw data as a unicode string",
+                    Value::String(cut(part)),
+                    None,
+                )),
+            }
+        }
         let mut seen: Vec<&str> = Vec::new();
         for (k, v) in &pairs {
             let known = FILTER_PARAMS.contains(&k.as_str())
@@ -482,7 +493,22 @@ impl Params {
             }
         }
         if let Some(q) = self.one("q") {
-            f.q = words(q).collect();
+            // Every word, even one too long to be indexed (it then matches nothing, as
+            // documented), never silently dropped.
+            f.q = q
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect();
+            if f.q.is_empty() {
+                errors.push(item(
+                    vec!["query".into(), "q".into()],
+                    "value_error",
+                    "Value error, q has no word to search for (words are runs of letters and digits)",
+                    Value::String(cut(q)),
+                    None,
+                ));
+            }
             if f.q.len() > QUERY_WORDS_MAX {
                 errors.push(item(
                     vec!["query".into(), "q".into()],
@@ -498,6 +524,14 @@ impl Params {
         }
         (f, errors)
     }
+}
+
+/// A query-string component: `+` is a space, `%XX` a byte, and the result must be
+/// UTF-8 (else the raw text comes back as the error).
+fn decode(raw: &str) -> Result<String, String> {
+    let spaced = raw.replace('+', " ");
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
+    String::from_utf8(bytes).map_err(|_| cut(raw))
 }
 
 fn is_decimal(s: &str) -> bool {

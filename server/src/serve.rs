@@ -16,7 +16,11 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-use crate::limits::{CONNECTIONS_MAX, HEADER_READ_TIMEOUT, SHUTDOWN_GRACE, TLS_HANDSHAKE_TIMEOUT};
+use crate::idle::IdleTimeout;
+use crate::limits::{
+    CONNECTIONS_MAX, CONNECTION_IDLE_TIMEOUT, HEADER_BYTES_MAX, HEADER_READ_TIMEOUT,
+    SHUTDOWN_GRACE, TLS_HANDSHAKE_TIMEOUT,
+};
 
 /// A TLS acceptor from PEM files (rustls on ring; TLS 1.2 and 1.3; ALPN h2, http/1.1).
 pub fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
@@ -55,6 +59,7 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(HEADER_BYTES_MAX)
         .keep_alive(true);
     builder
         .http2()
@@ -80,6 +85,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let stream = IdleTimeout::new(stream, CONNECTION_IDLE_TIMEOUT);
         let service = TowerToHyperService::new(app.clone());
         let builder = builder.clone();
         let watcher = graceful.watcher();

@@ -240,7 +240,7 @@ fn page_range(range: &Range<Lsn>, paging: &Paging, order: Order) -> Range<u64> {
     match (paging, order) {
         (Paging::Offset(_), _) => lo..hi,
         (Paging::After(c), Order::Desc) => lo..hi.min(c.lsn.0),
-        (Paging::After(c), Order::Asc) => lo.max(c.lsn.0 + 1)..hi,
+        (Paging::After(c), Order::Asc) => lo.max(c.lsn.0.saturating_add(1))..hi,
     }
 }
 

@@ -68,6 +68,45 @@ impl Server {
         panic!("sealogd did not start");
     }
 
+    /// Starts sealogd serving HTTPS; `wait_healthy` cannot speak TLS, so this waits for
+    /// the log line that says it is serving.
+    pub fn start_tls(dir: &Path, cert: &Path, key: &Path) -> Server {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let log = dir.join(format!("sealogd-{port}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_sealogd"))
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--tls-cert")
+            .arg(cert)
+            .arg("--tls-key")
+            .arg(key)
+            .env("SEALOG_ADMIN_TOKEN", ADMIN)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child: Some(child),
+            addr,
+            dir: dir.to_path_buf(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !server.log_text().contains("sealogd is serving") {
+            assert!(
+                Instant::now() < deadline,
+                "sealogd (TLS) did not start:\n{}",
+                server.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
     fn wait_healthy(&mut self, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
