@@ -1,0 +1,61 @@
+//! Settings come from a TOML file, the environment and flags (flags win); a bad setting
+//! stops sealogd at start with a message naming it.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::Server;
+
+#[test]
+fn a_config_file_is_read_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sealog.toml");
+    std::fs::write(
+        &cfg,
+        "listen = \"127.0.0.1:1\"\ndurability = \"interval:5\"\nindex-commit-events = 1000\nidempotency-retention-hours = 48\n",
+    )
+    .unwrap();
+    // --listen (given by the harness) overrides the file's unusable port 1.
+    let s = Server::start_in(dir.path(), &["--config", cfg.to_str().unwrap()]);
+    assert!(s.log_text().contains("durability is not `sync`"), "{}", s.log_text());
+    let r = s.admin("POST", "/api/audit-logs", br#"{"event_type":"configured"}"#);
+    assert_eq!(r.status, 201);
+}
+
+#[test]
+fn bad_settings_stop_sealogd_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("colour = \"red\"\n", "unknown field `colour`"),
+        ("durability = \"sometimes\"\n", "durability"),
+        ("idempotency-retention-hours = 1\n", "below the minimum of 24"),
+        ("index-commit-interval-ms = 0\n", "index-commit-interval-ms"),
+        ("tls-cert = \"/nonexistent.pem\"\n", "TLS needs both"),
+    ];
+    for (text, expect) in cases {
+        let cfg = dir.path().join("bad.toml");
+        std::fs::write(&cfg, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_sealogd"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {err}");
+        assert!(err.contains(expect), "{text}: {err}");
+    }
+    // A missing TLS certificate is named at start, not at the first connection.
+    let out = Command::new(env!("CARGO_BIN_EXE_sealogd"))
+        .args(["--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("SEALOG_ADMIN_TOKEN", common::ADMIN)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/cert.pem"));
+}
