@@ -225,7 +225,11 @@ fn prepare_batch(bytes: &[u8], ndjson: bool) -> Result<Vec<PreparedEvent>, ApiEr
     };
     let mut count = 0usize;
     if ndjson {
-        for (line_no, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+        for (line_no, end) in ends.enumerate() {
+            let line = &bytes[start..end];
+            start = end + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;

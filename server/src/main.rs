@@ -5,6 +5,11 @@
 use clap::Parser;
 use sealog_server::{Args, Config, LogFormat};
 
+// Ingest allocates many small, short-lived buffers per event on every core; mimalloc's
+// thread-local free lists measured faster than glibc malloc here (docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let config = match Config::load(Args::parse()) {
         Ok(c) => c,

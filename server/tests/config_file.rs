@@ -19,7 +19,11 @@ fn a_config_file_is_read_and_flags_override_it() {
     .unwrap();
     // --listen (given by the harness) overrides the file's unusable port 1.
     let s = Server::start_in(dir.path(), &["--config", cfg.to_str().unwrap()]);
-    assert!(s.log_text().contains("durability is not `sync`"), "{}", s.log_text());
+    assert!(
+        s.log_text().contains("durability is not `sync`"),
+        "{}",
+        s.log_text()
+    );
     let r = s.admin("POST", "/api/audit-logs", br#"{"event_type":"configured"}"#);
     assert_eq!(r.status, 201);
 }
@@ -30,7 +34,10 @@ fn bad_settings_stop_sealogd_with_a_clear_message() {
     let cases = [
         ("colour = \"red\"\n", "unknown field `colour`"),
         ("durability = \"sometimes\"\n", "durability"),
-        ("idempotency-retention-hours = 1\n", "below the minimum of 24"),
+        (
+            "idempotency-retention-hours = 1\n",
+            "below the minimum of 24",
+        ),
         ("index-commit-interval-ms = 0\n", "index-commit-interval-ms"),
         ("tls-cert = \"/nonexistent.pem\"\n", "TLS needs both"),
     ];
@@ -50,7 +57,14 @@ fn bad_settings_stop_sealogd_with_a_clear_message() {
     }
     // A missing TLS certificate is named at start, not at the first connection.
     let out = Command::new(env!("CARGO_BIN_EXE_sealogd"))
-        .args(["--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "/nonexistent/cert.pem",
+            "--tls-key",
+            "/nonexistent/key.pem",
+        ])
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .env("SEALOG_ADMIN_TOKEN", common::ADMIN)

@@ -267,6 +267,16 @@ fn queries(
         },
         0,
     );
+    // The same queries can be sent through HTTP (docs/BENCHMARKS.md compares the two).
+    eprintln!(
+        "queries: tenant={} user_id={} symbol={} week_start_us={} day_start_us={} end_us={}",
+        tenant.as_str(),
+        user_week.filter.user_id.as_deref().unwrap_or(""),
+        symbol_sev.filter.symbol.as_deref().unwrap_or(""),
+        last - 7 * day,
+        last - 2 * day,
+        last + 1
+    );
     let mut out = Vec::new();
     for (name, q) in [
         ("user_week", &user_week),
