@@ -1,0 +1,226 @@
+"""Example values for openapi.json and docs/API.md: real ids (UUIDv7 at created_at's
+millisecond), real hashes (SHA-256 of the RFC 8785 form), one consistent story."""
+import base64
+import copy
+import datetime as dt
+import hashlib
+import json
+import random
+import struct
+import uuid
+import zlib
+
+import rfc8785
+
+rng = random.Random(20261121)
+TENANT = "acme"
+OVERLAY = ("hash", "is_resolved", "resolved_at", "resolved_by", "resolution_notes")
+
+
+def ts(s):
+    return dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+
+
+def us(s):
+    t = ts(s)
+    return int(t.timestamp()) * 1_000_000 + t.microsecond
+
+
+def uuid7(created_at, tagged=False):
+    ms = us(created_at) // 1000
+    b = bytearray(ms.to_bytes(6, "big") + bytes(rng.getrandbits(8) for _ in range(10)))
+    b[6] = 0x70 | (0xA if tagged else rng.choice([n for n in range(16) if n != 0xA]))
+    b[8] = 0x80 | (b[8] & 0x3F)
+    return str(uuid.UUID(bytes=bytes(b)))
+
+
+def finish(client, seq, created_at, prev_hash, changed=None, tagged=False):
+    ev = {k: v for k, v in client.items() if v is not None}
+    ev.setdefault("severity", "info")
+    if "occurred_at" in ev:
+        ev["occurred_at"] = ts_norm(ev["occurred_at"])
+    if changed is not None and "changed_fields" not in ev:
+        ev["changed_fields"] = changed
+    ev.update(id=uuid7(created_at, tagged), tenant_id=TENANT, seq=seq, created_at=created_at,
+              prev_hash=prev_hash)
+    ev["hash"] = hashlib.sha256(rfc8785.dumps({k: v for k, v in ev.items() if k not in OVERLAY})).hexdigest()
+    ev["is_resolved"] = False
+    return json.loads(rfc8785.dumps(ev))
+
+
+def uuid4():
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def ts_norm(s):
+    t = dt.datetime.fromisoformat(s).astimezone(dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+PREV = hashlib.sha256(b"seq 1041 of acme").hexdigest()
+
+ORDER_IN = {
+    "event_type": "order.created",
+    "severity": "medium",
+    "event_description": "Limit order placed: buy 0.5 BTC-USD at 64250.10",
+    "action": "CREATE",
+    "result": "SUCCESS",
+    "user_id": "u-42",
+    "user_name": "jdoe",
+    "actor_type": "user",
+    "ip_address": "203.0.113.7",
+    "http_method": "POST",
+    "endpoint": "/api/v1/orders",
+    "table_name": "orders",
+    "record_id": "ord-1001",
+    "new_values": {"side": "buy", "qty": 0.5, "price": 64250.10},
+    "symbol": "BTC-USD",
+    "currency": "USD",
+    "exchange": "COINBASE",
+    "amount": "32125.05",
+    "tags": ["trading", "spot"],
+    "occurred_at": "2026-11-21T14:03:27.402+00:00",
+}
+ORDER = finish(ORDER_IN, 1042, "2026-11-21T14:03:27.518204Z", PREV,
+               changed=["price", "qty", "side"], tagged=True)
+
+CANCEL_IN = {
+    "event_type": "order.cancelled",
+    "user_id": "u-42",
+    "action": "UPDATE",
+    "result": "SUCCESS",
+    "table_name": "orders",
+    "record_id": "ord-1001",
+    "old_values": {"status": "open"},
+    "new_values": {"status": "cancelled"},
+    "symbol": "BTC-USD",
+}
+FLAG_IN = {
+    "event_type": "compliance.flagged",
+    "severity": "high",
+    "event_description": "Order placed and cancelled within 3 seconds: possible spoofing",
+    "action": "VALIDATE",
+    "result": "REVIEW",
+    "actor_type": "system",
+    "user_id": "svc-surveillance",
+    "table_name": "orders",
+    "record_id": "ord-1001",
+    "symbol": "BTC-USD",
+    "risk_score": "87.5",
+    "compliance_status": "PENDING_REVIEW",
+    "jurisdiction": "EU",
+    "regulatory_framework": "MiFID II",
+    "flagged_keywords": ["spoofing"],
+    "tags": ["surveillance"],
+}
+CANCEL = finish(CANCEL_IN, 1043, "2026-11-21T14:03:29.907311Z", ORDER["hash"], changed=["status"])
+FLAG = finish(FLAG_IN, 1044, "2026-11-21T14:03:29.907311Z", CANCEL["hash"])
+
+RESOLVE_IN = {"resolved_by": "compliance-officer-7",
+              "resolution_notes": "Reviewed: client hedging error, no spoofing intent."}
+ADMIN_KEY_CREATED = "2026-11-20T08:00:01.250113Z"
+ADMIN_KEY_ID = uuid4()
+RESOLVED_AT = "2026-11-21T15:20:04.113580Z"
+RESOLVED = dict(FLAG)
+RESOLVED.update(is_resolved=True, resolved_at=RESOLVED_AT, **RESOLVE_IN)
+RESOLVED = json.loads(rfc8785.dumps(RESOLVED))
+
+
+def cursor(ev, lsn, desc=True):
+    b = struct.pack("<BQqQBQ", 1, lsn, us(ev["created_at"]), ev["seq"], 1 if desc else 0,
+                    rng.getrandbits(64))
+    return (b + struct.pack("<I", zlib.crc32(b))).hex()
+
+
+def token():
+    return "slk_" + bytes(rng.getrandbits(8) for _ in range(32)).hex()
+
+
+
+TOKEN_NEW = token()
+MISSING_ID = uuid7("2026-11-21T13:58:02.004117Z")
+KEY_OUT = {
+    "id": uuid4(),
+    "name": "orders-service",
+    "role": "writer",
+    "tenant": "acme",
+    "token": TOKEN_NEW,
+    "created_at": "2026-11-21T09:12:40.331907Z",
+}
+
+EX = {
+    "event_in": ORDER_IN,
+    "event_out": ORDER,
+    "ingest_out": {k: ORDER[k] for k in ("id", "seq", "tenant_id", "created_at", "hash")},
+    "batch_in": [CANCEL_IN, FLAG_IN],
+    "batch_out": {"count": 2, "first_seq": 1043, "last_seq": 1044, "ids": [CANCEL["id"], FLAG["id"]]},
+    "page_out": {
+        "audit_logs": [FLAG],
+        "total": 3,
+        "limit": 1,
+        "offset": 0,
+        "next_cursor": cursor(FLAG, 58211),
+        "has_more": True,
+    },
+    "summary_out": {
+        "total_logs": 1187,
+        "by_table": {"orders": 802, "sessions": 231, "api_keys": 12},
+        "by_user": {"u-42": 96, "u-17": 88, "svc-surveillance": 41},
+        "by_action": {"CREATE": 611, "LOGIN": 231, "UPDATE": 214, "VALIDATE": 41},
+        "by_event_type": {"order.created": 611, "user.login": 231, "order.cancelled": 191,
+                          "order.filled": 101, "compliance.flagged": 41, "api_key.created": 12},
+        "by_severity": {"info": 902, "medium": 231, "high": 49, "critical": 5},
+    },
+    "resolve_in": RESOLVE_IN,
+    "resolved_out": RESOLVED,
+    "key_in": {"name": "orders-service", "role": "writer", "tenant": "acme"},
+    "key_out": KEY_OUT,
+    "keys_out": {
+        "keys": [
+            {"id": ADMIN_KEY_ID, "name": "ops-admin", "role": "admin", "tenant": "*",
+             "created_at": ADMIN_KEY_CREATED, "last_used_at": "2026-11-21T15:20:04.113502Z"},
+            {k: KEY_OUT[k] for k in ("id", "name", "role", "tenant", "created_at")}
+            | {"last_used_at": None},
+        ],
+        "total": 2,
+    },
+    "detail_401": "invalid API key",
+    "detail_403": 'a key with role "auditor" may not ingest audit logs',
+    "detail_404": f"audit log {MISSING_ID} not found",
+    "detail_405": "audit logs are immutable: an event cannot be changed or deleted once stored; to mark one as handled, POST /api/audit-logs/{id}/resolve",
+    "detail_408": "the request body did not arrive within 60 s",
+    "detail_413": "request body is over the limit of 1048576 bytes for this endpoint",
+    "detail_429": "too many requests; retry later",
+    "detail_500": f"stored data is damaged: event {ORDER['id']} (lsn 58209, segment 3, byte 1048704) does not match its hash: the stored event was altered",
+    "detail_503": "the append queue is full (4096 requests, 61203344 bytes waiting); retry later",
+    "health_ok": {"status": "ok", "writes": "accepted", "version": "0.1.0", "durable_lsn": 58214,
+                  "indexed_lsn": 58100, "index_read_lsn": 58214, "index_failure": None},
+    "error_422": {"detail": [{
+        "loc": ["body", "ip_address"],
+        "msg": "value is not a valid IPv4 or IPv6 address",
+        "type": "ip_any_address",
+        "input": "203.0.113.300",
+    }]},
+}
+
+EX.update(
+    order_id=ORDER["id"],
+    flag_id=FLAG["id"],
+    key_id=KEY_OUT["id"],
+    next_cursor=EX["page_out"]["next_cursor"],
+    token_new=TOKEN_NEW,
+    batch_422={"detail": [{
+        "loc": ["body", 1, "risk_score"],
+        "msg": "Input should be greater than or equal to 0",
+        "type": "greater_than_equal",
+        "input": "-3",
+        "ctx": {"ge": 0},
+    }]},
+    query_422={"detail": [{
+        "loc": ["query", "limit"],
+        "msg": "Input should be less than or equal to 1000",
+        "type": "less_than_equal",
+        "input": "5000",
+        "ctx": {"le": 1000},
+    }]},
+)
