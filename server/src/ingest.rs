@@ -357,7 +357,7 @@ async fn store(
             }
             Begin::Fresh(guard) => {
                 if let Some(first) = events.first_mut() {
-                    *first = std::mem::replace(first, placeholder()).with_id_tag(tag);
+                    first.set_id_tag(tag);
                 }
                 let ticket = app.engine.try_submit(tenant, events)?;
                 // The append completes (and the key is recorded) even if the client goes
@@ -388,12 +388,6 @@ async fn store(
             }
         }
     }
-}
-
-/// An empty stand-in while the first event is moved out and back with its tag.
-fn placeholder() -> PreparedEvent {
-    event::prepare_event(br#"{"event_type":"x"}"#)
-        .unwrap_or_else(|_| unreachable!("a minimal event is valid"))
 }
 
 /// Answers a retry from the stored events, after checking it is the same request.

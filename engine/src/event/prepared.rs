@@ -54,8 +54,13 @@ impl PreparedEvent {
     /// Tags the id this event will get ([`crate::idtag`]). Only a request's first event
     /// uses its tag; the engine ignores tags on the others.
     pub fn with_id_tag(mut self, tag: crate::idtag::IdTag) -> Self {
-        self.id_tag = Some(tag);
+        self.set_id_tag(tag);
         self
+    }
+
+    /// [`with_id_tag`](Self::with_id_tag) in place.
+    pub fn set_id_tag(&mut self, tag: crate::idtag::IdTag) {
+        self.id_tag = Some(tag);
     }
 
     /// Whether the stored `body` is this event completed with some server fields: the
