@@ -129,6 +129,12 @@ impl Idempotency {
                 }
             }
         };
+        // With durability `interval`/`none`, a crash can take back events the snapshot
+        // had seen: forget whatever lies past the recovered log's end.
+        let mut table = table;
+        let end = engine.stats().visible_lsn;
+        table.done.retain(|_, s| s.lsn <= end);
+        table.watermark = table.watermark.min(end);
         *idem.table.lock() = table;
         let started = std::time::Instant::now();
         let found = idem.catch_up(engine);
