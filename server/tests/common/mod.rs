@@ -246,8 +246,24 @@ pub fn try_request(
     }
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     s.write_all(head.as_bytes())?;
-    s.write_all(body)?;
+    if let Err(e) = s.write_all(body) {
+        // The server may answer (413) and close before the whole body is sent: the
+        // answer is then still readable, unless the close reset the connection.
+        return read_response(&mut s).map_err(|_| e);
+    }
     read_response(&mut s)
+}
+
+/// A request that declares a `Content-Length` of `len` but sends no body: for limits the
+/// server must enforce from the headers alone (sending the body would race its close).
+pub fn declared_only(addr: SocketAddr, method: &str, path: &str, len: usize) -> Resp {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {len}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    read_response(&mut s).unwrap()
 }
 
 /// Reads one response (Content-Length or chunked, or to EOF).
