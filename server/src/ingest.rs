@@ -335,17 +335,7 @@ async fn store(
 ) -> Result<Response, ApiError> {
     let Some(key) = key else {
         let appended = app.engine.try_submit(tenant, events)?.await?;
-        app.metrics.add_ingested(appended.len() as u64);
-        let acks: Vec<Ack> = appended
-            .iter()
-            .map(|a| Ack {
-                id: a.id,
-                seq: a.seq.0,
-                created_at_us: a.created_at_us,
-                hash: a.hash,
-            })
-            .collect();
-        return answer(tenant, &mut kind, &acks, false);
+        return acknowledged(app, tenant, &mut kind, &appended);
     };
     let tag = IdTag::derive(&[tenant.as_str().as_bytes(), key.as_bytes()]);
     loop {
@@ -374,20 +364,30 @@ async fn store(
                 })
                 .await
                 .map_err(|e| ApiError::Internal(format!("append task failed: {e}")))??;
-                app.metrics.add_ingested(appended.len() as u64);
-                let acks: Vec<Ack> = appended
-                    .iter()
-                    .map(|a| Ack {
-                        id: a.id,
-                        seq: a.seq.0,
-                        created_at_us: a.created_at_us,
-                        hash: a.hash,
-                    })
-                    .collect();
-                return answer(tenant, &mut kind, &acks, false);
+                return acknowledged(app, tenant, &mut kind, &appended);
             }
         }
     }
+}
+
+/// Counts and answers a fresh append.
+fn acknowledged(
+    app: &AppState,
+    tenant: &TenantId,
+    kind: &mut Kind,
+    appended: &[sealog_engine::Appended],
+) -> Result<Response, ApiError> {
+    app.metrics.add_ingested(appended.len() as u64);
+    let acks: Vec<Ack> = appended
+        .iter()
+        .map(|a| Ack {
+            id: a.id,
+            seq: a.seq.0,
+            created_at_us: a.created_at_us,
+            hash: a.hash,
+        })
+        .collect();
+    answer(tenant, kind, &acks, false)
 }
 
 /// Answers a retry from the stored events, after checking it is the same request.
