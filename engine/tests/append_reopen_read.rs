@@ -115,3 +115,58 @@ fn a_tagged_request_is_found_by_its_first_id_after_reopen() {
     // The untagged single-event request before it ends at its only event.
     assert!(engine.get_by_lsn(Lsn(1)).unwrap().unwrap().ends_request());
 }
+
+/// Regression (found by `every_io_failure_point_recovers` in CI): an active segment with
+/// no frames yet, whose header's CRC happens to end in zero bytes, looked shorter than
+/// its header to recovery, which then panicked cutting a "torn tail" past the file's
+/// end. Such a segment is clean: it must reopen without damage or cut, and go on.
+#[test]
+fn an_empty_active_segment_whose_header_ends_in_zeros_reopens_clean() {
+    use sealog_engine::segment::{SegmentHeader, SEGMENT_HEADER_BYTES};
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(tiny_config(dir.path())));
+    let wal = dir.path().join("wal");
+    let segs: Vec<_> = std::fs::read_dir(&wal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    assert_eq!(
+        segs.len(),
+        1,
+        "a fresh log has one (active) segment: {segs:?}"
+    );
+    let mut file = std::fs::read(&segs[0]).unwrap();
+    let header = SegmentHeader::decode(&file, &segs[0]).unwrap();
+    assert!(file[SEGMENT_HEADER_BYTES..].iter().all(|&b| b == 0));
+    // A creation time whose header CRC ends in two zero bytes (1 in 65,536).
+    let bytes = (0..i64::MAX)
+        .map(|d| SegmentHeader {
+            created_at_us: header.created_at_us + d,
+            ..header
+        })
+        .map(|h| h.encode())
+        .find(|b| b[SEGMENT_HEADER_BYTES - 2..] == [0, 0])
+        .unwrap();
+    file[..SEGMENT_HEADER_BYTES].copy_from_slice(&bytes);
+    std::fs::write(&segs[0], &file).unwrap();
+
+    let (engine, report) = open(tiny_config(dir.path()));
+    assert_eq!(report.events, 0);
+    assert!(
+        report.torn.is_empty() && report.damage.is_empty(),
+        "{report:?}"
+    );
+    let t = tenant("alpha");
+    let acked = engine.append(&t, vec![event(1), event(2)]).unwrap();
+    drop(engine);
+    let (engine, report) = open(tiny_config(dir.path()));
+    assert_eq!(report.events, 2);
+    assert!(
+        report.torn.is_empty() && report.damage.is_empty(),
+        "{report:?}"
+    );
+    for g in &acked {
+        assert_eq!(engine.get_by_seq(&t, g.seq).unwrap().unwrap().hash, g.hash);
+    }
+}

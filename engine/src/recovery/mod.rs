@@ -175,8 +175,9 @@ fn open_segment(
         return Ok(open_unsealed(header, bytes, seal.is_some()));
     }
     // The active segment. Read all but its preallocated zeros (walking treats bytes
-    // past the end as zeros).
-    let bytes = read_nonzero_prefix(file.as_ref(), size, &path)?;
+    // past the end as zeros), but never less than the header: its CRC may end in zero
+    // bytes, and a segment with no frames yet is then shorter than its header.
+    let bytes = read_nonzero_prefix(file.as_ref(), size, SEGMENT_HEADER_BYTES as u64, &path)?;
     let walk = scan::walk(&bytes, id, header.first_lsn, is_last, false);
     Ok(Opened::Active {
         id,
@@ -246,17 +247,20 @@ fn open_unsealed(header: SegmentHeader, bytes: bytes::Bytes, had_seal: bool) -> 
     }
 }
 
-/// Bytes of a file up to its last non-zero byte: the preallocated zeros at the end of an
-/// active segment are found by reading backwards in blocks and are never copied.
+/// Bytes of a file up to its last non-zero byte, and at least its first `keep` bytes:
+/// the preallocated zeros at the end of an active segment are found by reading
+/// backwards in blocks and are never copied.
 fn read_nonzero_prefix(
     file: &dyn crate::storage::StorageFile,
     size: u64,
+    keep: u64,
     path: &Path,
 ) -> Result<Vec<u8>> {
     const BLOCK: u64 = 1 << 20;
+    let keep = keep.min(size);
     let mut end = size;
     let mut block = vec![0u8; BLOCK as usize];
-    while end > 0 {
+    while end > keep {
         let start = end.saturating_sub(BLOCK);
         let buf = &mut block[..(end - start) as usize];
         file.read_exact_at(buf, start).ctx(path, "read")?;
@@ -266,7 +270,7 @@ fn read_nonzero_prefix(
         }
         end = start;
     }
-    let mut bytes = vec![0u8; end as usize];
+    let mut bytes = vec![0u8; end.max(keep) as usize];
     file.read_exact_at(&mut bytes, 0).ctx(path, "read")?;
     Ok(bytes)
 }

@@ -170,7 +170,7 @@ impl<'a> Walker<'a> {
         if tail_may_be_torn && !proven_durable {
             let records = (self.pending.len() + later.len()) as u64;
             self.pending.clear();
-            let from = self.last_end;
+            let from = self.last_end.min(self.bytes.len());
             let to = last_nonzero(self.bytes).max(from);
             return Resume::Done(Box::new(self.finish(from, None, Some((from, to, records)))));
         }
