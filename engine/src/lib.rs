@@ -20,6 +20,7 @@ pub mod idtag;
 pub mod index;
 pub mod limits;
 pub mod log;
+pub mod merkle;
 pub mod recovery;
 pub mod search;
 pub mod segment;

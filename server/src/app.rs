@@ -55,6 +55,14 @@ pub fn router(app: AppState) -> Router {
         .route("/api/audit-logs/batch", post(crate::ingest::post_batch))
         .route("/api/audit-logs/summary", get(crate::reads::summary))
         .route(
+            "/api/audit-logs/verify",
+            get(crate::integrity::verify).post(crate::integrity::verify_post),
+        )
+        .route(
+            "/api/audit-logs/verify-chain",
+            get(crate::integrity::verify_chain),
+        )
+        .route(
             "/api/audit-logs/{id}",
             get(crate::reads::get_one)
                 .put(immutable_one)

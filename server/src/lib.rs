@@ -20,6 +20,7 @@ mod error;
 mod idempotency;
 mod idle;
 mod ingest;
+mod integrity;
 mod keys;
 mod metrics;
 mod ops;

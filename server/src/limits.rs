@@ -55,3 +55,11 @@ pub const BUSY_RETRY_AFTER_S: u64 = 1;
 pub const IDEMPOTENCY_RETENTION_MIN: Duration = Duration::from_secs(24 * 3600);
 /// How often the idempotency table is brought up to date from the log and saved.
 pub const IDEMPOTENCY_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(10);
+/// `GET /api/audit-logs/verify`: events checked when `limit` is not given.
+pub const VERIFY_LIMIT_DEFAULT: u64 = 1_000;
+/// `GET /api/audit-logs/verify`: largest `limit`.
+pub const VERIFY_LIMIT_MAX: u64 = 10_000;
+/// `GET /api/audit-logs/verify-chain`: largest `limit` (without one, the whole chain).
+pub const VERIFY_CHAIN_LIMIT_MAX: u64 = 10_000_000;
+/// Ids listed in `tampered_logs` (the count is in `message`).
+pub const TAMPERED_IDS_MAX: usize = 1_000;

@@ -235,7 +235,7 @@ pub fn parse_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
     })
 }
 
-fn returned(
+pub(crate) fn returned(
     ev: &StoredEvent,
     overlay: Option<&Overlay>,
     out: &mut Vec<u8>,
@@ -248,7 +248,7 @@ fn returned(
     })
 }
 
-fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+pub(crate) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     (
         status,
         [(
@@ -260,7 +260,7 @@ fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
         .into_response()
 }
 
-fn cut(s: &str) -> String {
+pub(crate) fn cut(s: &str) -> String {
     s.chars().take(256).collect()
 }
 
@@ -275,13 +275,28 @@ fn enum_error(field: &str, input: &str, expected: &str) -> Value {
 }
 
 /// A parsed query string.
-struct Params {
+pub(crate) struct Params {
     pairs: Vec<(String, String)>,
 }
 
 impl Params {
+    /// Parameters given as name/value pairs (e.g. from a JSON body).
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Params {
+        Params { pairs }
+    }
+
     /// The parameters, and the problems with their names and sizes.
     fn parse(query: Option<&str>, paging: bool) -> (Params, Vec<Value>) {
+        Params::parse_known(query, |k| {
+            FILTER_PARAMS.contains(&k) || (paging && PAGE_PARAMS.contains(&k))
+        })
+    }
+
+    /// The parameters, each of which must be `known`, and the problems with them.
+    pub(crate) fn parse_known(
+        query: Option<&str>,
+        known: impl Fn(&str) -> bool,
+    ) -> (Params, Vec<Value>) {
         let mut errors = Vec::new();
         let mut pairs: Vec<(String, String)> = Vec::new();
         for part in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
@@ -299,9 +314,7 @@ impl Params {
         }
         let mut seen: Vec<&str> = Vec::new();
         for (k, v) in &pairs {
-            let known = FILTER_PARAMS.contains(&k.as_str())
-                || (paging && PAGE_PARAMS.contains(&k.as_str()));
-            if !known {
+            if !known(k) {
                 errors.push(item(
                     vec!["query".into(), cut(k).into()],
                     "extra_forbidden",
@@ -331,14 +344,20 @@ impl Params {
         (Params { pairs }, errors)
     }
 
-    fn one(&self, key: &str) -> Option<&str> {
+    pub(crate) fn one(&self, key: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
 
-    fn int(&self, key: &str, min: u64, max: u64, errors: &mut Vec<Value>) -> Option<u64> {
+    pub(crate) fn int(
+        &self,
+        key: &str,
+        min: u64,
+        max: u64,
+        errors: &mut Vec<Value>,
+    ) -> Option<u64> {
         let raw = self.one(key)?;
         let loc = vec![Value::from("query"), Value::from(key)];
         match raw.parse::<u64>() {
@@ -457,41 +476,7 @@ impl Params {
                 ));
             }
         }
-        let date = |key: &str, errors: &mut Vec<Value>| -> Option<DateOrTime> {
-            let raw = self.one(key)?;
-            match parse_date_or_datetime(raw) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    errors.push(item(
-                        vec!["query".into(), key.into()],
-                        "datetime_from_date_parsing",
-                        format!("Input should be a valid date (YYYY-MM-DD) or RFC 3339 date-time with a time zone: {e}"),
-                        Value::String(cut(raw)),
-                        Some(json!({"error": e.to_string()})),
-                    ));
-                    None
-                }
-            }
-        };
-        f.start_us = date("start_date", &mut errors).map(|d| match d {
-            DateOrTime::Date(us) | DateOrTime::DateTime(us) => us,
-        });
-        f.end_us = date("end_date", &mut errors).map(|d| match d {
-            // A date-only end includes that whole day.
-            DateOrTime::Date(us) => us.saturating_add(US_PER_DAY),
-            DateOrTime::DateTime(us) => us,
-        });
-        if let (Some(s), Some(e)) = (f.start_us, f.end_us) {
-            if e < s {
-                errors.push(item(
-                    vec!["query".into(), "end_date".into()],
-                    "value_error",
-                    "Value error, end_date is before start_date",
-                    Value::String(self.one("end_date").map(cut).unwrap_or_default()),
-                    None,
-                ));
-            }
-        }
+        (f.start_us, f.end_us) = self.time_range("query", &mut errors);
         if let Some(q) = self.one("q") {
             // Every word, even one too long to be indexed (it then matches nothing, as
             // documented), never silently dropped.
@@ -523,6 +508,51 @@ impl Params {
             }
         }
         (f, errors)
+    }
+
+    /// `start_date` (inclusive) and `end_date` (a date-time is exclusive, a date-only
+    /// value includes that whole day) as µs, with every problem.
+    pub(crate) fn time_range(
+        &self,
+        root: &str,
+        errors: &mut Vec<Value>,
+    ) -> (Option<i64>, Option<i64>) {
+        let date = |key: &str, errors: &mut Vec<Value>| -> Option<DateOrTime> {
+            let raw = self.one(key)?;
+            match parse_date_or_datetime(raw) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    errors.push(item(
+                            vec![root.into(), key.into()],
+                            "datetime_from_date_parsing",
+                            format!("Input should be a valid date (YYYY-MM-DD) or RFC 3339 date-time with a time zone: {e}"),
+                            Value::String(cut(raw)),
+                            Some(json!({"error": e.to_string()})),
+                        ));
+                    None
+                }
+            }
+        };
+        let start = date("start_date", errors).map(|d| match d {
+            DateOrTime::Date(us) | DateOrTime::DateTime(us) => us,
+        });
+        let end = date("end_date", errors).map(|d| match d {
+            // A date-only end includes that whole day.
+            DateOrTime::Date(us) => us.saturating_add(US_PER_DAY),
+            DateOrTime::DateTime(us) => us,
+        });
+        if let (Some(s), Some(e)) = (start, end) {
+            if e < s {
+                errors.push(item(
+                    vec![root.into(), "end_date".into()],
+                    "value_error",
+                    "Value error, end_date is before start_date",
+                    Value::String(self.one("end_date").map(cut).unwrap_or_default()),
+                    None,
+                ));
+            }
+        }
+        (start, end)
     }
 }
 

@@ -319,6 +319,15 @@ pub fn encode_seal(out: &mut Vec<u8>, seal: &SealRecord) {
     finish_frame(&mut out[start..], RECORD_HEADER_BYTES);
 }
 
+/// Overwrites the stored hash of the event frame at the start of `frame` and
+/// recomputes its CRC: what a forger does (test support, see `storage::testkit::forge`).
+pub(crate) fn set_stored_hash(frame: &mut [u8], hash: &[u8; 32]) {
+    let len = read_u32(frame, LEN_AT) as usize;
+    let at = FRAME_HEADER_BYTES + HASH_AT;
+    frame[at..at + 32].copy_from_slice(hash);
+    finish_frame(frame, len);
+}
+
 /// Bytes of a seal frame.
 pub const SEAL_FRAME_BYTES: usize = FRAME_HEADER_BYTES + RECORD_HEADER_BYTES;
 

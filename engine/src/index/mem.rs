@@ -61,6 +61,8 @@ pub struct MemIndex {
     ids: HashMap<[u8; 16], u32, BuildHasherDefault<IdHasher>>,
     tenants: HashMap<String, u32>,
     runs: Vec<Run>,
+    /// Some record is readable by LSN but not in its tenant's run (damage).
+    unchained: bool,
 }
 
 /// Why a record cannot be added: the caller has a bug or the log is damaged.
@@ -81,6 +83,7 @@ impl MemIndex {
             ids: HashMap::default(),
             tenants: HashMap::new(),
             runs: Vec::new(),
+            unchained: false,
         }
     }
 
@@ -196,6 +199,18 @@ impl MemIndex {
             .map(|&n| n as u64)
     }
 
+    /// Adds a readable record that cannot join its tenant's run (its seq goes backwards
+    /// or jumps too far: a forged or damaged log). Reads by LSN and id find it, so
+    /// verification names it; look-ups by seq do not.
+    pub fn push_unchained(&mut self, rec: &MemRec) {
+        let created = self.recs.last().map_or(rec.created_at_us, |r| r.2);
+        let no = self.recs.len() as u32;
+        self.recs
+            .push((rec.offset, rec.len, rec.created_at_us.max(created), rec.id));
+        self.ids.entry(rec.id).or_insert(no);
+        self.unchained = true;
+    }
+
     /// Adds `count` placeholders for LSNs lost to damage at `offset`: their look-ups by
     /// LSN answer a zero-length location, which reads report as damage.
     pub fn push_damaged(&mut self, offset: u32, count: u64) {
@@ -235,7 +250,9 @@ impl MemIndex {
     /// Whether any entry is a damage placeholder (such an index is never written to a
     /// file: the next open rebuilds it from the segment again).
     pub fn has_damage(&self) -> bool {
-        self.recs.iter().any(|r| r.1 == 0) || self.runs.iter().any(|r| r.recs.contains(&DAMAGED))
+        self.unchained
+            || self.recs.iter().any(|r| r.1 == 0)
+            || self.runs.iter().any(|r| r.recs.contains(&DAMAGED))
     }
 
     /// Ids with their record numbers, sorted by id (for the index file).

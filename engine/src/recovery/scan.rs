@@ -39,6 +39,9 @@ pub(crate) struct Walk {
 ///
 /// `check_hashes` also recomputes every body's SHA-256 (used when a sealed segment's
 /// digest does not match, to name the altered events).
+/// Largest seq gap padded inside one segment's tenant run (4 bytes of index each).
+const SEQ_GAP_PAD_MAX: u64 = 1 << 20;
+
 pub(crate) fn walk(
     bytes: &[u8],
     segment: SegmentId,
@@ -144,8 +147,17 @@ impl<'a> Walker<'a> {
                 self.index.push_after_damage(tenant, &rec, self.lost_lsns)
             };
             if pushed.is_err() {
-                // Keep the LSN slot (reads report it) but not the (tenant, seq) entry.
-                self.index.push_damaged(rec.offset, 1);
+                // The event is readable but does not continue its tenant's run (an event
+                // before it deleted, or events reordered): keep it readable by LSN so
+                // verification names the break; a forward gap is padded so the run (and
+                // look-ups by seq) go on after it.
+                if self
+                    .index
+                    .push_after_damage(tenant, &rec, SEQ_GAP_PAD_MAX)
+                    .is_err()
+                {
+                    self.index.push_unchained(&rec);
+                }
                 let lsn = Lsn(self.index.next_lsn().0 - 1);
                 self.damage.push(Damage {
                     segment: self.segment,

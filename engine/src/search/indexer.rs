@@ -80,7 +80,9 @@ fn follow(shared: &Shared) -> Result<()> {
         }
         *shared.failure.lock() = None;
         if stopping {
-            return Ok(());
+            // Let running merges finish: nothing writes into the index directory after
+            // close returns (a merge cut short is safe, but leaves files behind).
+            return writer.wait_merging_threads().map_err(idx_err);
         }
         if held {
             std::thread::sleep(Duration::from_millis(5));

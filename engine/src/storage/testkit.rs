@@ -21,6 +21,7 @@
 
 mod disk;
 mod file;
+pub mod forge;
 #[cfg(test)]
 mod tests;
 
