@@ -10,6 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use sealog_engine::merkle::Transparency;
 use sealog_engine::search::SearchIndex;
 use sealog_engine::{Engine, TenantId};
 
@@ -27,6 +28,8 @@ pub struct App {
     pub engine: Arc<Engine>,
     /// The secondary index.
     pub search: Arc<SearchIndex>,
+    /// Merkle trees and signed checkpoints.
+    pub transparency: Arc<Transparency>,
     /// API keys.
     pub keys: KeyStore,
     /// Idempotency table.
@@ -61,6 +64,23 @@ pub fn router(app: AppState) -> Router {
         .route(
             "/api/audit-logs/verify-chain",
             get(crate::integrity::verify_chain),
+        )
+        .route(
+            "/api/audit-logs/public-key",
+            get(crate::integrity::public_key),
+        )
+        .route(
+            "/api/audit-logs/checkpoint",
+            get(crate::integrity::checkpoint),
+        )
+        .route(
+            "/api/audit-logs/consistency",
+            get(crate::integrity::consistency),
+        )
+        .route("/api/audit-logs/{id}/proof", get(crate::integrity::proof))
+        .route(
+            "/api/audit-logs/{id}/receipt",
+            get(crate::integrity::receipt),
         )
         .route(
             "/api/audit-logs/{id}",
@@ -189,8 +209,9 @@ fn token(headers: &HeaderMap) -> Option<&str> {
 /// configuration says so) must carry a known key. Runs before routing decides 404/405.
 async fn authenticate(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let guarded = path == "/api"
-        || path.starts_with("/api/")
+    // The checkpoint signing key is public: anyone must be able to check a checkpoint.
+    let guarded = (path == "/api" || path.starts_with("/api/"))
+        && path != "/api/audit-logs/public-key"
         || (app.config.ops_require_auth && matches!(path, "/metrics" | "/openapi.json"));
     if !guarded {
         return next.run(req).await;

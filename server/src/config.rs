@@ -74,6 +74,9 @@ struct FileConfig {
     index_commit_events: Option<u64>,
     index_commit_interval_ms: Option<u64>,
     idempotency_retention_hours: Option<u64>,
+    log_name: Option<String>,
+    checkpoint_interval_ms: Option<u64>,
+    checkpoint_key: Option<PathBuf>,
 }
 
 /// The resolved settings.
@@ -99,6 +102,14 @@ pub struct Config {
     pub index_commit_interval: Duration,
     /// Idempotency keys are kept at least this long.
     pub idempotency_retention: Duration,
+    /// The transparency log's name: the signing key's name and the checkpoints' origin
+    /// prefix (`<log name>/<tenant>`).
+    pub log_name: String,
+    /// Time between two checkpoints of a tenant receiving events.
+    pub checkpoint_interval: Duration,
+    /// The checkpoint signing key file (signed-note private key format); by default
+    /// `<data-dir>/keys/checkpoint.key`, generated at first start.
+    pub checkpoint_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -138,6 +149,16 @@ impl Config {
         if !(10..=60_000).contains(&interval_ms) {
             bail!("index-commit-interval-ms = {interval_ms} is outside 10..=60000");
         }
+        let log_name = file
+            .log_name
+            .unwrap_or_else(|| sealog_engine::merkle::transparency::LOG_NAME_DEFAULT.to_owned());
+        if let Err(e) = sealog_engine::merkle::note::VerifierKey::new(&log_name, [0; 32]) {
+            bail!("log-name = {log_name:?}: {e}");
+        }
+        let checkpoint_ms = file.checkpoint_interval_ms.unwrap_or(1000);
+        if !(100..=60_000).contains(&checkpoint_ms) {
+            bail!("checkpoint-interval-ms = {checkpoint_ms} is outside 100..=60000");
+        }
         Ok(Config {
             data_dir: args
                 .data_dir
@@ -161,6 +182,9 @@ impl Config {
             index_commit_events,
             index_commit_interval: Duration::from_millis(interval_ms),
             idempotency_retention,
+            log_name,
+            checkpoint_interval: Duration::from_millis(checkpoint_ms),
+            checkpoint_key: file.checkpoint_key,
         })
     }
 }

@@ -26,6 +26,9 @@ pub enum ApiError {
     BadRequest(String),
     /// 408: the body did not arrive in time.
     Timeout(String),
+    /// 409: the request is valid but the state does not allow it yet (an event not
+    /// covered by a checkpoint).
+    Conflict(String),
     /// 413: body over its limit.
     TooLarge(String),
     /// 422 items.
@@ -58,6 +61,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Busy { .. } | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -128,6 +132,7 @@ impl IntoResponse for ApiError {
             | ApiError::NotFound(d)
             | ApiError::BadRequest(d)
             | ApiError::Timeout(d)
+            | ApiError::Conflict(d)
             | ApiError::TooLarge(d)
             | ApiError::Internal(d) => (json!({ "detail": d }), None, None, false),
         };

@@ -6,6 +6,8 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
+use sealog_engine::merkle::audit::MerkleFault;
+use sealog_engine::merkle::{InclusionProof, IntegrityError, SignedCheckpoint};
 use sealog_engine::verify::{FaultKind, VerifyReport};
 use sealog_engine::{Seq, TenantId};
 use serde_json::{json, Value};
@@ -93,6 +95,10 @@ fn range_query(req: &Request, limit_max: u64) -> Result<RangeQuery, ApiError> {
 struct Outcome {
     report: VerifyReport,
     first: Option<Seq>,
+    /// The Merkle audit's first fault and the id of the event it points at (whole-chain
+    /// verification only).
+    merkle: Option<(MerkleFault, Option<uuid::Uuid>)>,
+    merkle_faults: usize,
 }
 
 async fn run(
@@ -104,24 +110,45 @@ async fn run(
     links: bool,
 ) -> Result<Outcome, ApiError> {
     let engine = app.engine.clone();
+    let transparency = app.transparency.clone();
+    let whole = links && from.is_none() && to.is_none() && limit.is_none();
     tokio::task::spawn_blocking(move || {
+        // The Merkle audit first: it snapshots the checkpoints before the events, so
+        // every checkpoint it sees is covered by events it reads (or events are gone).
+        let audit = if whole {
+            Some(transparency.audit(&tenant)?)
+        } else {
+            None
+        };
+        let merkle_faults = audit.as_ref().map_or(0, |a| a.faults.len());
+        let merkle = audit.and_then(|a| a.faults.into_iter().next()).map(|f| {
+            let id = engine
+                .locate_seq(&tenant, f.from_seq)
+                .and_then(|(lsn, _)| engine.indexed_id(lsn));
+            (f, id)
+        });
         let Some((first, last)) = engine.seqs_in_time(&tenant, from, to) else {
-            return Outcome {
+            return Ok(Outcome {
                 report: VerifyReport::default(),
                 first: None,
-            };
+                merkle,
+                merkle_faults,
+            });
         };
         let first = match limit {
             Some(n) => Seq(first.0.max(last.0.saturating_sub(n - 1))),
             None => first,
         };
-        Outcome {
+        Ok(Outcome {
             report: engine.verify_tenant(&tenant, first, last, links),
             first: Some(first),
-        }
+            merkle,
+            merkle_faults,
+        })
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("verification task failed: {e}")))
+    .map_err(|e| ApiError::Internal(format!("verification task failed: {e}")))?
+    .map_err(|e: sealog_engine::EngineError| ApiError::from(e))
 }
 
 fn answer(outcome: Outcome, chain: bool) -> Response {
@@ -156,19 +183,49 @@ fn answer(outcome: Outcome, chain: bool) -> Response {
             )
         }
     };
+    let mut ids = ids;
+    let mut message = message;
+    let mut broken = faults
+        .first()
+        .map(|f| (f.seq, f.id, f.kind.reason().to_owned()));
+    if let Some((m, id)) = &outcome.merkle {
+        message = if faults.is_empty() {
+            format!(
+                "Tampering detected: the {checked} audit logs link into a chain, but it is not the chain sealog signed: the Merkle audit found {} problem(s); the first: {}.",
+                outcome.merkle_faults, m.why
+            )
+        } else {
+            format!(
+                "{message} The Merkle audit also found {} problem(s); the first: {}.",
+                outcome.merkle_faults, m.why
+            )
+        };
+        if let Some(id) = id {
+            if !ids.contains(&id.to_string()) && ids.len() < TAMPERED_IDS_MAX {
+                ids.push(id.to_string());
+            }
+        }
+        // A chain fault names its event exactly; without one, the events from the
+        // Merkle fault's seq no longer give what was signed: their hashes are not the
+        // ones committed to.
+        if broken.is_none() {
+            broken = Some((Some(m.from_seq), *id, "hash_mismatch".to_owned()));
+        }
+    }
+    let ok = faults.is_empty() && outcome.merkle.is_none();
     let mut body = json!({
-        "verified": faults.is_empty(),
+        "verified": ok,
         "total_checked": checked,
         "tampered_logs": ids,
         "message": message,
     });
     if chain {
-        let first = faults.first();
-        body["intact"] = Value::Bool(faults.is_empty());
-        body["broken_at_id"] = first
-            .and_then(|f| f.id)
+        body["intact"] = Value::Bool(ok);
+        body["broken_at_id"] = broken
+            .as_ref()
+            .and_then(|(_, id, _)| *id)
             .map_or(Value::Null, |id| Value::String(id.to_string()));
-        body["broken_reason"] = first.map_or(Value::Null, |f| Value::from(f.kind.reason()));
+        body["broken_reason"] = broken.map_or(Value::Null, |(_, _, reason)| Value::String(reason));
     }
     json_bytes(StatusCode::OK, body.to_string().into_bytes())
 }
@@ -181,5 +238,225 @@ fn describe(kind: &FaultKind) -> String {
         }
         FaultKind::Unreadable(why) => format!("unreadable: {why}"),
         FaultKind::FieldMismatch(why) => format!("its server fields disagree: {why}"),
+    }
+}
+
+/// `GET /api/audit-logs/public-key` (no auth): the checkpoint signing key.
+pub async fn public_key(State(app): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (_, errors) = Params::parse_known(req.uri().query(), |_| false);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let key = app.transparency.key();
+    let body = json!({
+        "algorithm": "ed25519",
+        "public_key": base64_std(&key.public_key()),
+        "vkey": key.verifier().to_string(),
+    });
+    Ok(json_bytes(StatusCode::OK, body.to_string().into_bytes()))
+}
+
+/// `GET /api/audit-logs/checkpoint[?tree_size=N]`: the tenant's latest (or that)
+/// signed checkpoint.
+pub async fn checkpoint(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let tenant = caller.authorize(Need::Read)?;
+    let (params, mut errors) = Params::parse_known(req.uri().query(), |k| k == "tree_size");
+    let size = params.int("tree_size", 1, u64::MAX, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let t = app.transparency.clone();
+    let tn = tenant.clone();
+    let found = blocking(move || match size {
+        Some(n) => t.checkpoint_at(&tn, n),
+        None => t.latest_checkpoint(&tn),
+    })
+    .await?;
+    let cp = found.ok_or_else(|| {
+        ApiError::NotFound(match size {
+            Some(n) => format!("tenant {tenant} has no checkpoint of tree size {n}"),
+            None => format!(
+                "tenant {tenant} has no checkpoint yet (one is issued about a second after its first event)"
+            ),
+        })
+    })?;
+    Ok(json_bytes(
+        StatusCode::OK,
+        checkpoint_json(&cp).to_string().into_bytes(),
+    ))
+}
+
+/// `GET /api/audit-logs/{id}/proof?tree_size=N`: RFC 9162 inclusion proof.
+pub async fn proof(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let tenant = caller.authorize(Need::Read)?;
+    let id = path_id(&req, "/proof")?;
+    let (params, mut errors) = Params::parse_known(req.uri().query(), |k| k == "tree_size");
+    let size = params.int("tree_size", 1, u64::MAX, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let ev = crate::reads::find(&app, &tenant, id).await?;
+    let t = app.transparency.clone();
+    let p = blocking(move || t.inclusion(&tenant, ev.seq, size)).await?;
+    Ok(json_bytes(
+        StatusCode::OK,
+        inclusion_json(&p).to_string().into_bytes(),
+    ))
+}
+
+/// `GET /api/audit-logs/consistency?first=M&second=N`: RFC 9162 consistency proof.
+pub async fn consistency(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let tenant = caller.authorize(Need::Read)?;
+    let (params, mut errors) =
+        Params::parse_known(req.uri().query(), |k| matches!(k, "first" | "second"));
+    let first = params.int("first", 1, u64::MAX, &mut errors);
+    let second = params.int("second", 1, u64::MAX, &mut errors);
+    for (name, v) in [("first", first), ("second", second)] {
+        if v.is_none() && params.one(name).is_none() {
+            errors.push(crate::error::item(
+                vec!["query".into(), name.into()],
+                "missing",
+                "Field required",
+                Value::Null,
+                None,
+            ));
+        }
+    }
+    if let (Some(f), Some(s)) = (first, second) {
+        if f > s {
+            errors.push(crate::error::item(
+                vec!["query".into(), "first".into()],
+                "value_error",
+                format!("Value error, first ({f}) must not exceed second ({s})"),
+                Value::from(f),
+                None,
+            ));
+        }
+    }
+    let (Some(first), Some(second), true) = (first, second, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let t = app.transparency.clone();
+    let p = blocking(move || t.consistency(&tenant, first, second)).await?;
+    let body = json!({
+        "first": p.first,
+        "second": p.second,
+        "first_root": hex::encode(p.first_root),
+        "second_root": hex::encode(p.second_root),
+        "consistency_path": p.path.iter().map(hex::encode).collect::<Vec<_>>(),
+    });
+    Ok(json_bytes(StatusCode::OK, body.to_string().into_bytes()))
+}
+
+/// `GET /api/audit-logs/{id}/receipt`: the event, the latest checkpoint covering it and
+/// the inclusion proof at that size, in one document an auditor can check offline.
+pub async fn receipt(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let tenant = caller.authorize(Need::Read)?;
+    let id = path_id(&req, "/receipt")?;
+    let (_, errors) = Params::parse_known(req.uri().query(), |_| false);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let ev = crate::reads::find(&app, &tenant, id).await?;
+    let t = app.transparency.clone();
+    let (tn, seq) = (tenant.clone(), ev.seq);
+    let (cp, p) = blocking(move || {
+        let cp = t.latest_checkpoint(&tn)?.filter(|c| c.size >= seq.0);
+        let Some(cp) = cp else {
+            return Err(IntegrityError::NotCovered(format!(
+                "event seq {seq} is not covered by a checkpoint yet (checkpoints are issued about once a second; retry shortly)"
+            )));
+        };
+        let p = t.inclusion(&tn, seq, Some(cp.size))?;
+        Ok((cp, p))
+    })
+    .await?;
+    let search = app.search.clone();
+    let lsn = ev.lsn;
+    let resolution = tokio::task::spawn_blocking(move || search.resolution(&tenant, lsn))
+        .await
+        .map_err(|e| ApiError::Internal(format!("read task failed: {e}")))??;
+    let overlay = resolution.map(|r| r.overlay());
+    let mut event = Vec::with_capacity(ev.body().len() + 256);
+    crate::reads::returned(&ev, overlay.as_ref(), &mut event)?;
+    let mut out = Vec::with_capacity(event.len() + 4096);
+    out.extend_from_slice(b"{\"event\":");
+    out.extend_from_slice(&event);
+    out.extend_from_slice(b",\"checkpoint\":");
+    out.extend_from_slice(checkpoint_json(&cp).to_string().as_bytes());
+    out.extend_from_slice(b",\"proof\":");
+    out.extend_from_slice(inclusion_json(&p).to_string().as_bytes());
+    out.push(b'}');
+    Ok(json_bytes(StatusCode::OK, out))
+}
+
+fn checkpoint_json(cp: &SignedCheckpoint) -> Value {
+    let mut issued = [0u8; sealog_engine::time::RFC3339_US_BYTES];
+    sealog_engine::time::write_rfc3339_us(cp.issued_at_us, &mut issued);
+    json!({
+        "origin": cp.origin,
+        "tree_size": cp.size,
+        "root_hash": hex::encode(cp.root),
+        "issued_at": String::from_utf8_lossy(&issued),
+        "note": cp.note,
+    })
+}
+
+fn inclusion_json(p: &InclusionProof) -> Value {
+    json!({
+        "leaf_index": p.leaf_index,
+        "tree_size": p.tree_size,
+        "root_hash": hex::encode(p.root),
+        "inclusion_path": p.path.iter().map(hex::encode).collect::<Vec<_>>(),
+    })
+}
+
+/// The `{id}` of `/api/audit-logs/{id}<suffix>`.
+fn path_id(req: &Request, suffix: &str) -> Result<uuid::Uuid, ApiError> {
+    let raw = req
+        .uri()
+        .path()
+        .trim_start_matches("/api/audit-logs/")
+        .trim_end_matches(suffix);
+    crate::reads::parse_id(raw)
+}
+
+fn base64_std(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Runs a transparency-log call off the async threads; maps its errors to statuses.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, IntegrityError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(IntegrityError::NotFound(d))) => Err(ApiError::NotFound(d)),
+        Ok(Err(IntegrityError::NotCovered(d))) => Err(ApiError::Conflict(d)),
+        Ok(Err(IntegrityError::Invalid(d))) => Err(ApiError::invalid(
+            vec!["query".into()],
+            "value_error",
+            format!("Value error, {d}"),
+            Value::Null,
+        )),
+        Ok(Err(IntegrityError::Engine(e))) => Err(e.into()),
+        Err(e) => Err(ApiError::Internal(format!("integrity task failed: {e}"))),
     }
 }

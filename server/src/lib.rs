@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use sealog_engine::merkle::note::SigningKey;
+use sealog_engine::merkle::{Transparency, TransparencyConfig};
 use sealog_engine::search::{SearchConfig, SearchIndex};
 use sealog_engine::storage::{FileStorage, Storage};
 use sealog_engine::{Engine, EngineConfig};
@@ -54,12 +56,12 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         None => None,
     };
     let cfg = config.clone();
-    let (engine, search, idem, keys) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let (engine, search, transparency, idem, keys) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let storage: Arc<dyn Storage> = Arc::new(FileStorage);
         let mut ec = EngineConfig::new(&cfg.data_dir);
         ec.durability = cfg.durability;
         ec.segment_bytes = cfg.segment_bytes;
-        let (engine, report) = Engine::open(ec, storage).context("opening the log")?;
+        let (engine, report) = Engine::open(ec, storage.clone()).context("opening the log")?;
         tracing::info!(
             data_dir = %cfg.data_dir.display(),
             events = report.events,
@@ -78,19 +80,32 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         sc.commit_interval = cfg.index_commit_interval;
         let search =
             Arc::new(SearchIndex::open(engine.clone(), sc).context("opening the secondary index")?);
+        let key = match &cfg.checkpoint_key {
+            Some(path) => SigningKey::load(path, &cfg.log_name),
+            None => SigningKey::load_or_create(&cfg.data_dir.join("keys"), &cfg.log_name),
+        }
+        .context("loading the checkpoint signing key")?;
+        tracing::info!(vkey = %key.verifier(), "checkpoint signing key loaded");
+        let mut tc = TransparencyConfig::new(&cfg.data_dir);
+        tc.checkpoint_interval = cfg.checkpoint_interval;
+        let transparency = Arc::new(
+            Transparency::open(engine.clone(), storage, tc, key)
+                .context("opening the Merkle trees and checkpoints")?,
+        );
         let idem =
             idempotency::Idempotency::open(&cfg.data_dir, &engine, cfg.idempotency_retention);
         let env_token = std::env::var("SEALOG_ADMIN_TOKEN")
             .ok()
             .filter(|t| !t.is_empty());
         let keys = keys::KeyStore::open(&cfg.data_dir, env_token.as_deref())?;
-        Ok((engine, search, idem, keys))
+        Ok((engine, search, transparency, idem, keys))
     })
     .await
     .context("startup task")??;
     let app = Arc::new(app::App {
         engine: engine.clone(),
         search: search.clone(),
+        transparency,
         keys,
         idem: idem.clone(),
         metrics: metrics::Metrics::default(),
@@ -119,6 +134,8 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || {
         checkpoint(&app2);
         app2.search.close();
+        // Every acknowledged event is durable already: the final checkpoints cover it.
+        app2.transparency.close();
         app2.engine.close();
     })
     .await

@@ -103,9 +103,10 @@ pub struct CheckpointFile {
 }
 
 impl CheckpointFile {
-    /// Opens (or creates, when `create`) a tenant's checkpoint file; cuts records after
-    /// the last valid one. `None` when it does not exist and `create` is false.
-    pub(crate) fn open(
+    /// Opens (or creates, when `create`) a tenant's checkpoint file; records after the
+    /// last valid one are ignored, and cut from the file when `create` (the writer).
+    /// `None` when it does not exist and `create` is false.
+    pub fn open(
         storage: &dyn Storage,
         dir: &Path,
         tenant: &TenantId,
@@ -134,7 +135,8 @@ impl CheckpointFile {
             }
         }
         let keep = count * CHECKPOINT_RECORD_BYTES;
-        if keep != len {
+        // Opened to read only (an audit, the offline verifier): change nothing.
+        if keep != len && create {
             tracing::warn!(path = %path.display(), cut_bytes = len - keep, "cut an unfinished checkpoint append (never served)");
             file.set_len(keep).ctx(&path, "truncate")?;
             file.sync_data().ctx(&path, "fdatasync")?;
@@ -285,7 +287,7 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(&[0xab; 70]);
         std::fs::write(&path, &bytes).unwrap();
-        let f = CheckpointFile::open(&storage, dir.path(), &t, false)
+        let f = CheckpointFile::open(&storage, dir.path(), &t, true)
             .unwrap()
             .unwrap();
         assert_eq!(f.count(), sizes.len() as u64);

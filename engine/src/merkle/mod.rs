@@ -7,11 +7,14 @@
 //! - [`store`]: the node files (every perfect subtree's hash, in post-order) and the
 //!   state file that says how far they follow the log.
 //! - [`checkpoints`]: every checkpoint issued, per tenant.
+//! - [`audit`]: recomputes a tenant's tree from its events and compares it with the
+//!   stored nodes and checkpoints (verify-chain and `sealog verify`).
 //! - [`transparency`]: the follower thread that grows the trees and signs checkpoints,
 //!   and the API the server serves checkpoints and proofs from.
 //!
 //! docs/INTEGRITY.md describes the design and works a proof by hand.
 
+pub mod audit;
 pub mod checkpoints;
 pub mod note;
 pub mod store;

@@ -638,7 +638,7 @@ pub fn open_checkpoint(note: &str, key: &VerifierKey) -> Result<Checkpoint, Note
 }
 
 /// A note: the text, a blank line, and one signature line.
-fn note_text(text: &str, name: &str, key_id: &[u8; 4], signature: &[u8; 64]) -> String {
+pub(crate) fn note_text(text: &str, name: &str, key_id: &[u8; 4], signature: &[u8; 64]) -> String {
     let mut payload = Vec::with_capacity(4 + 64);
     payload.extend_from_slice(key_id);
     payload.extend_from_slice(signature);

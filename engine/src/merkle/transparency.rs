@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
+use super::audit::{AuditInput, TenantAudit};
 use super::checkpoints::{CheckpointFile, StoredCheckpoint};
 use super::note::{Checkpoint, NoteError, SigningKey};
 use super::store::{GrowingTree, NodeFile, State, TreeStore};
@@ -332,6 +333,28 @@ impl Transparency {
         })
     }
 
+    /// Checks the tenant's stored nodes and checkpoints against its events (see
+    /// [`super::audit`]); nodes are compared as far as they are synced.
+    pub fn audit(&self, tenant: &TenantId) -> Result<TenantAudit> {
+        let node_leaves = self
+            .shared
+            .tenants
+            .read()
+            .get(tenant)
+            .map_or(0, |t| t.synced.load(Ordering::SeqCst));
+        let key = self.shared.key.verifier();
+        super::audit::audit_tenant(
+            &self.shared.engine,
+            self.shared.storage.as_ref(),
+            &AuditInput {
+                dir: &self.shared.config.dir,
+                tenant,
+                node_leaves,
+                key: Some(&key),
+            },
+        )
+    }
+
     /// Stops the follower after a last sync and checkpoint. Also done on drop.
     pub fn close(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
@@ -503,6 +526,10 @@ impl Follower<'_> {
                 let end = Lsn((durable.0 + 1).min(self.next.0 + MERKLE_BATCH_EVENTS));
                 self.read(self.next..end)?;
                 self.next = end;
+                if stopping {
+                    // Catch up before the last checkpoint.
+                    continue;
+                }
             }
             let interval = self.shared.config.checkpoint_interval;
             if stopping || (self.grown && last_cycle.elapsed() >= interval) {

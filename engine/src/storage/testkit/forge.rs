@@ -51,6 +51,23 @@ impl ForgedEvent {
         self.body[at..at + to.len()].copy_from_slice(to);
     }
 
+    /// Changes the string value of top-level `key` by one byte (the case of its first
+    /// letter): a same-length edit of what the event says.
+    pub fn alter_value(&mut self, key: &str) {
+        let pattern = format!("\"{key}\":\"");
+        let at = self
+            .body
+            .windows(pattern.len())
+            .rposition(|w| w == pattern.as_bytes())
+            .unwrap_or_else(|| panic!("no string {key} in the body"))
+            + pattern.len();
+        let k = self.body[at..]
+            .iter()
+            .position(u8::is_ascii_alphabetic)
+            .unwrap_or_else(|| panic!("{key} has no letter"));
+        self.body[at + k] ^= 0x20;
+    }
+
     /// Stores the hash of the (edited) body, as a careful forger would.
     pub fn rehash(&mut self) {
         self.hash = crate::chain::body_hash(&self.body);
@@ -173,6 +190,9 @@ impl Forger {
             }
         }
         let removed = removed.unwrap_or_else(|| panic!("no event at lsn {lsn}"));
+        if removed.flags & frame::FLAG_REQUEST_END != 0 {
+            self.end_request_before(lsn);
+        }
         self.renumber();
         removed
     }
@@ -190,6 +210,7 @@ impl Forger {
         for s in &mut self.segments {
             s.events.retain(|e| e.lsn <= lsn);
         }
+        self.end_request_before(Lsn(lsn.0 + 1));
         while self.segments.len() > 1 && self.segments.last().is_some_and(|s| s.events.is_empty()) {
             if let Some(s) = self.segments.pop() {
                 let _ = std::fs::remove_file(&s.path);
@@ -215,6 +236,20 @@ impl Forger {
                 e.rehash();
                 prev = e.hash;
             }
+        }
+    }
+
+    /// Marks the last event before `lsn` as the end of its request, so recovery keeps
+    /// the shortened request whole instead of cutting it as unfinished.
+    fn end_request_before(&mut self, lsn: Lsn) {
+        if let Some(e) = self
+            .segments
+            .iter_mut()
+            .flat_map(|s| s.events.iter_mut())
+            .rev()
+            .find(|e| e.lsn < lsn)
+        {
+            e.flags |= frame::FLAG_REQUEST_END;
         }
     }
 
