@@ -4,7 +4,7 @@
 //! re-links, but the roots sealog signed earlier no longer match.
 
 use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::checkpoints::CheckpointFile;
 use super::note::{open_checkpoint, VerifierKey};
@@ -13,7 +13,7 @@ use super::tree::{self, Frontier};
 use super::Hash;
 use crate::error::{IoContext, Result};
 use crate::log::{Engine, ScanDirection};
-use crate::storage::Storage;
+use crate::storage::{FileHandle, Storage};
 use crate::types::{Lsn, Seq, TenantId};
 
 /// Node bytes read per call while comparing.
@@ -59,150 +59,189 @@ pub struct AuditInput<'a> {
     pub key: Option<&'a VerifierKey>,
 }
 
-/// Recomputes the tenant's tree from the stored event hashes (in seq order, read from
-/// the frames) and compares it with the stored nodes and checkpoints.
-pub fn audit_tenant(
-    engine: &Engine,
-    storage: &dyn Storage,
-    input: &AuditInput<'_>,
-) -> Result<TenantAudit> {
-    let tenant = input.tenant;
-    let mut audit = TenantAudit::default();
-    let checkpoints = CheckpointFile::open(storage, input.dir, tenant, false)?;
-    let count = checkpoints.as_ref().map_or(0, |c| c.count());
-    let nodes_file = {
+/// Recomputes a tenant's tree from its event hashes, fed in seq order, and compares it
+/// with the stored nodes and checkpoints as it goes. Used by [`audit_tenant`] (through
+/// the engine) and by the offline verifier (straight from segment files).
+pub struct MerkleAuditor {
+    tenant: TenantId,
+    checkpoints: Option<CheckpointFile>,
+    count: u64,
+    nodes: Option<(FileHandle, PathBuf)>,
+    node_limit: u64,
+    key: Option<VerifierKey>,
+    frontier: Frontier,
+    next_ckpt: u64,
+    last_good_size: u64,
+    node_pos: u64,
+    buf: Vec<u8>,
+    buf_start: u64,
+    node_fault: Option<MerkleFault>,
+    audit: TenantAudit,
+}
+
+impl std::fmt::Debug for MerkleAuditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MerkleAuditor")
+            .field("tenant", &self.tenant)
+            .field("leaves", &self.frontier.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MerkleAuditor {
+    /// Opens the tenant's stored state to read. The checkpoint file is snapshotted
+    /// now: open the auditor *before* reading the events, so that every checkpoint it
+    /// sees is covered by events read after.
+    pub fn open(storage: &dyn Storage, input: &AuditInput<'_>) -> Result<MerkleAuditor> {
+        let tenant = input.tenant;
+        let checkpoints = CheckpointFile::open(storage, input.dir, tenant, false)?;
+        let count = checkpoints.as_ref().map_or(0, |c| c.count());
         let path = nodes_path(input.dir, tenant);
-        if storage.exists(&path).ctx(&path, "stat")? {
+        let nodes = if storage.exists(&path).ctx(&path, "stat")? {
             Some((storage.open_ro(&path).ctx(&path, "open")?, path))
         } else {
             None
-        }
-    };
-    let node_limit = tree::postorder_len(input.node_leaves).unwrap_or(0);
-    let node_limit = match &nodes_file {
-        Some((f, path)) => node_limit.min(f.size().ctx(path, "stat")? / NODE_BYTES),
-        None => 0,
-    };
-    let mut frontier = Frontier::new();
-    let mut next_ckpt = 0u64;
-    let mut last_good_size = 0u64;
-    let mut node_pos = 0u64;
-    let mut buf: Vec<u8> = Vec::new();
-    let mut buf_start = 0u64;
-    let mut node_fault: Option<MerkleFault> = None;
-    let mut failed = None;
-
-    let head = engine.chain_head(tenant).seq;
-    let start = engine.locate_seq(tenant, Seq(1)).map_or(Lsn(1), |(l, _)| l);
-    let end = engine
-        .locate_seq(tenant, head)
-        .map_or(Lsn(engine.stats().visible_lsn.0 + 1), |(l, _)| Lsn(l.0 + 1));
-    let origin = input.key.map(|k| format!("{}/{tenant}", k.name()));
-    engine.visit(start..end, ScanDirection::Forward, |item| {
-        let Ok(ev) = item else {
-            return ControlFlow::Continue(());
         };
-        if ev.tenant != tenant.as_str() || ev.seq.0 != frontier.size() + 1 {
-            // Other tenants; and a break in this chain is verify-chain's to report.
-            return ControlFlow::Continue(());
-        }
+        let node_limit = tree::postorder_len(input.node_leaves).unwrap_or(0);
+        let node_limit = match &nodes {
+            Some((f, path)) => node_limit.min(f.size().ctx(path, "stat")? / NODE_BYTES),
+            None => 0,
+        };
+        Ok(MerkleAuditor {
+            tenant: tenant.clone(),
+            checkpoints,
+            count,
+            nodes,
+            node_limit,
+            key: input.key.cloned(),
+            frontier: Frontier::new(),
+            next_ckpt: 0,
+            last_good_size: 0,
+            node_pos: 0,
+            buf: Vec::new(),
+            buf_start: 0,
+            node_fault: None,
+            audit: TenantAudit::default(),
+        })
+    }
+
+    /// Leaves folded so far (the next expected seq is this + 1).
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// Folds in the event of seq `size() + 1` by its stored hash.
+    pub fn push(&mut self, seq: Seq, event_hash: &Hash) -> Result<()> {
         let mut emitted: Vec<Hash> = Vec::with_capacity(2);
-        if frontier
-            .push(tree::leaf_hash(&ev.hash), |_, _, h| emitted.push(*h))
+        if self
+            .frontier
+            .push(tree::leaf_hash(event_hash), |_, _, h| emitted.push(*h))
             .is_err()
         {
-            return ControlFlow::Break(());
+            return Ok(());
         }
-        audit.leaves += 1;
-        if let Some((file, path)) = &nodes_file {
-            for h in emitted {
-                if node_pos < node_limit && node_fault.is_none() {
-                    if node_pos < buf_start || node_pos >= buf_start + buf.len() as u64 / NODE_BYTES
-                    {
-                        buf_start = node_pos;
-                        let n = (node_limit - node_pos).min(AUDIT_READ_BYTES / NODE_BYTES);
-                        buf.resize((n * NODE_BYTES) as usize, 0);
-                        if let Err(e) = file.read_exact_at(&mut buf, node_pos * NODE_BYTES) {
-                            failed = Some(crate::error::EngineError::Io {
-                                path: path.clone(),
-                                op: "read",
-                                source: e,
-                            });
-                            return ControlFlow::Break(());
-                        }
-                    }
-                    let at = ((node_pos - buf_start) * NODE_BYTES) as usize;
-                    audit.nodes += 1;
-                    if buf[at..at + 32] != h {
-                        node_fault = Some(MerkleFault {
-                            checkpoint_size: None,
-                            from_seq: ev.seq,
-                            why: format!(
-                                "node {node_pos} of {} differs from the hash the events give (by seq {}): the Merkle state was altered",
-                                path.display(),
-                                ev.seq
-                            ),
-                        });
-                    }
-                }
-                node_pos += 1;
-            }
+        self.audit.leaves += 1;
+        for h in emitted {
+            self.compare_node(seq, &h)?;
         }
-        while let Some(c) = checkpoints.as_ref().filter(|_| next_ckpt < count) {
-            let cp = match c.get(next_ckpt) {
+        self.compare_checkpoints();
+        Ok(())
+    }
+
+    fn compare_node(&mut self, seq: Seq, h: &Hash) -> Result<()> {
+        let pos = self.node_pos;
+        self.node_pos += 1;
+        let Some((file, path)) = &self.nodes else {
+            return Ok(());
+        };
+        if pos >= self.node_limit || self.node_fault.is_some() {
+            return Ok(());
+        }
+        if pos < self.buf_start || pos >= self.buf_start + self.buf.len() as u64 / NODE_BYTES {
+            self.buf_start = pos;
+            let n = (self.node_limit - pos).min(AUDIT_READ_BYTES / NODE_BYTES);
+            self.buf.resize((n * NODE_BYTES) as usize, 0);
+            file.read_exact_at(&mut self.buf, pos * NODE_BYTES)
+                .ctx(path, "read")?;
+        }
+        let at = ((pos - self.buf_start) * NODE_BYTES) as usize;
+        self.audit.nodes += 1;
+        if self.buf[at..at + 32] != *h {
+            self.node_fault = Some(MerkleFault {
+                checkpoint_size: None,
+                from_seq: seq,
+                why: format!(
+                    "node {pos} of {} differs from the hash the events give (by seq {seq}): the Merkle state was altered",
+                    path.display(),
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn compare_checkpoints(&mut self) {
+        let Some(c) = &self.checkpoints else {
+            return;
+        };
+        let size = self.frontier.size();
+        while self.next_ckpt < self.count {
+            let k = self.next_ckpt;
+            let cp = match c.get(k) {
                 Ok(cp) => cp,
                 Err(e) => {
-                    audit.faults.push(MerkleFault {
+                    self.audit.faults.push(MerkleFault {
                         checkpoint_size: None,
-                        from_seq: Seq(last_good_size + 1),
+                        from_seq: Seq(self.last_good_size + 1),
                         why: e.to_string(),
                     });
-                    next_ckpt += 1;
+                    self.next_ckpt += 1;
                     continue;
                 }
             };
-            match cp.size.cmp(&frontier.size()) {
-                std::cmp::Ordering::Greater => break,
+            match cp.size.cmp(&size) {
+                std::cmp::Ordering::Greater => return,
                 std::cmp::Ordering::Less => {
-                    audit.faults.push(MerkleFault {
+                    self.audit.faults.push(MerkleFault {
                         checkpoint_size: Some(cp.size),
                         from_seq: Seq(cp.size),
                         why: format!(
-                            "checkpoint {next_ckpt} in {} has tree size {} after a larger one: the checkpoint file was altered",
+                            "checkpoint {k} in {} has tree size {} after a larger one: the checkpoint file was altered",
                             c.path().display(),
                             cp.size
                         ),
                     });
-                    next_ckpt += 1;
+                    self.next_ckpt += 1;
                     continue;
                 }
-                std::cmp::Ordering::Equal => next_ckpt += 1,
+                std::cmp::Ordering::Equal => self.next_ckpt += 1,
             }
-            audit.checkpoints += 1;
-            let root = frontier.root();
+            self.audit.checkpoints += 1;
+            let root = self.frontier.root();
             if cp.root != root {
-                audit.faults.push(MerkleFault {
+                self.audit.faults.push(MerkleFault {
                     checkpoint_size: Some(cp.size),
-                    from_seq: Seq(last_good_size + 1),
+                    from_seq: Seq(self.last_good_size + 1),
                     why: format!(
                         "the checkpoint of tree size {} commits to root {} but the stored events give {}: events with seq {}..={} were changed after it was signed",
                         cp.size,
                         hex::encode(cp.root),
                         hex::encode(root),
-                        last_good_size + 1,
+                        self.last_good_size + 1,
                         cp.size
                     ),
                 });
             } else {
-                last_good_size = cp.size;
+                self.last_good_size = cp.size;
             }
-            if let (Some(key), Some(origin)) = (input.key, &origin) {
-                let signed = cp
-                    .checkpoint(origin)
-                    .map(|body| key_note(key, &body, &cp.signature, cp.key_id));
-                let ok = matches!(&signed, Ok(note) if open_checkpoint(note, key).is_ok());
+            if let Some(key) = &self.key {
+                let origin = format!("{}/{}", key.name(), self.tenant);
+                let ok = cp.checkpoint(&origin).is_ok_and(|body| {
+                    let note =
+                        super::note::note_text(&body.body(), key.name(), &cp.key_id, &cp.signature);
+                    open_checkpoint(&note, key).is_ok()
+                });
                 if !ok {
-                    audit.faults.push(MerkleFault {
+                    self.audit.faults.push(MerkleFault {
                         checkpoint_size: Some(cp.size),
                         from_seq: Seq(cp.size),
                         why: format!(
@@ -213,45 +252,72 @@ pub fn audit_tenant(
                 }
             }
         }
-        ControlFlow::Continue(())
-    });
-    if let Some(e) = failed {
-        return Err(e);
     }
-    if let Some(c) = &checkpoints {
-        for k in next_ckpt..count {
-            match c.get(k) {
-                Ok(cp) => {
-                    audit.faults.push(MerkleFault {
-                        checkpoint_size: Some(cp.size),
-                        from_seq: Seq(frontier.size() + 1),
-                        why: format!(
-                            "a checkpoint of tree size {} was signed but the log holds {} events of tenant {tenant}: events were removed",
-                            cp.size,
-                            frontier.size()
-                        ),
-                    });
-                    break;
+
+    /// Ends the audit: checkpoints beyond the events fed mean events were removed.
+    pub fn finish(mut self) -> TenantAudit {
+        let size = self.frontier.size();
+        if let Some(c) = &self.checkpoints {
+            for k in self.next_ckpt..self.count {
+                match c.get(k) {
+                    Ok(cp) => {
+                        self.audit.faults.push(MerkleFault {
+                            checkpoint_size: Some(cp.size),
+                            from_seq: Seq(size + 1),
+                            why: format!(
+                                "a checkpoint of tree size {} was signed but the log holds {size} events of tenant {}: events were removed",
+                                cp.size, self.tenant
+                            ),
+                        });
+                        break;
+                    }
+                    Err(e) => self.audit.faults.push(MerkleFault {
+                        checkpoint_size: None,
+                        from_seq: Seq(size + 1),
+                        why: e.to_string(),
+                    }),
                 }
-                Err(e) => audit.faults.push(MerkleFault {
-                    checkpoint_size: None,
-                    from_seq: Seq(frontier.size() + 1),
-                    why: e.to_string(),
-                }),
             }
         }
+        self.audit.faults.extend(self.node_fault.take());
+        self.audit.faults.sort_by_key(|f| f.from_seq);
+        self.audit
     }
-    audit.faults.extend(node_fault);
-    audit.faults.sort_by_key(|f| f.from_seq);
-    Ok(audit)
 }
 
-/// The note a stored signature makes, for checking it with `key`.
-fn key_note(
-    key: &VerifierKey,
-    body: &super::note::Checkpoint,
-    signature: &[u8; 64],
-    key_id: [u8; 4],
-) -> String {
-    super::note::note_text(&body.body(), key.name(), &key_id, signature)
+/// Recomputes the tenant's tree from the stored event hashes (in seq order, read from
+/// the frames) and compares it with the stored nodes and checkpoints.
+pub fn audit_tenant(
+    engine: &Engine,
+    storage: &dyn Storage,
+    input: &AuditInput<'_>,
+) -> Result<TenantAudit> {
+    let tenant = input.tenant;
+    let mut auditor = MerkleAuditor::open(storage, input)?;
+    let head = engine.chain_head(tenant).seq;
+    let start = engine.locate_seq(tenant, Seq(1)).map_or(Lsn(1), |(l, _)| l);
+    let end = engine
+        .locate_seq(tenant, head)
+        .map_or(Lsn(engine.stats().visible_lsn.0 + 1), |(l, _)| Lsn(l.0 + 1));
+    let mut failed = None;
+    engine.visit(start..end, ScanDirection::Forward, |item| {
+        let Ok(ev) = item else {
+            return ControlFlow::Continue(());
+        };
+        // Other tenants; and a break in this chain is verify-chain's to report.
+        if ev.tenant != tenant.as_str() || ev.seq.0 != auditor.size() + 1 {
+            return ControlFlow::Continue(());
+        }
+        match auditor.push(ev.seq, &ev.hash) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(auditor.finish()),
+    }
 }
