@@ -521,7 +521,10 @@ impl Follower<'_> {
         let mut last_cycle = Instant::now();
         loop {
             let stopping = self.shared.stop.load(Ordering::SeqCst);
-            let durable = self.shared.engine.stats().durable_lsn;
+            // Durable *and* visible: the syncer publishes durability a moment before
+            // readers see the events, and a scan of what they cannot see yet skips it.
+            let stats = self.shared.engine.stats();
+            let durable = stats.durable_lsn.min(stats.visible_lsn);
             if self.next <= durable {
                 let end = Lsn((durable.0 + 1).min(self.next.0 + MERKLE_BATCH_EVENTS));
                 self.read(self.next..end)?;
@@ -541,7 +544,7 @@ impl Follower<'_> {
                 return Ok(());
             }
             let stats = self.shared.engine.stats();
-            if self.next > stats.durable_lsn {
+            if self.next > stats.durable_lsn.min(stats.visible_lsn) {
                 let wait = if self.grown {
                     interval.saturating_sub(last_cycle.elapsed())
                 } else {
