@@ -457,3 +457,92 @@ fn forgeries_in_the_segment_files_are_named() {
         "a rewritten history cannot prove consistency with what the client holds"
     );
 }
+
+/// docs/verify_receipt.py: hashlib + rfc8785 + cryptography, nothing of sealog's.
+fn third_party(args: &[&std::path::Path]) -> (bool, String) {
+    let py = common::python_with(
+        "py-receipt",
+        &[("rfc8785", "0.1.4"), ("cryptography", "50.0.2")],
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/verify_receipt.py");
+    let out = std::process::Command::new(py)
+        .arg("-B")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn a_third_party_python_checks_receipts_and_consistency_proofs() {
+    // The worked example committed in docs/examples.
+    let ex = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples");
+    let f = |n: &str| ex.join(n);
+    let (ok, out) = third_party(&["receipt".as_ref(), &f("receipt.json"), &f("key.json")]);
+    assert!(
+        ok && out.contains("is in sealog/acme at tree size 5"),
+        "{out}"
+    );
+    let (ok, out) = third_party(&[
+        "consistency".as_ref(),
+        &f("cons.json"),
+        &f("cp3.json"),
+        &f("cp5.json"),
+        &f("key.json"),
+    ]);
+    assert!(ok, "{out}");
+
+    // A live server's.
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_in(dir.path(), &[]);
+    ingest(&s, 5, 7);
+    let old = checkpoint_of(&s, 7);
+    ingest(&s, 6, 6);
+    let new = checkpoint_of(&s, 13);
+    let chain = read_chain(&s, ADMIN, Some(T));
+    let files = tempfile::tempdir().unwrap();
+    let write = |name: &str, v: &Value| {
+        let p = files.path().join(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p
+    };
+    let key = write(
+        "key.json",
+        &s.req("GET", "/api/audit-logs/public-key", &[], b"").json(),
+    );
+    let (old_p, new_p) = (write("old.json", &old), write("new.json", &new));
+    for e in chain.iter().step_by(4) {
+        let id = e["id"].as_str().unwrap();
+        let receipt = get(&s, &format!("/api/audit-logs/{id}/receipt")).json();
+        let r = write("receipt.json", &receipt);
+        let (ok, out) = third_party(&["receipt".as_ref(), &r, &key]);
+        assert!(ok, "{id}: {out}");
+        // One byte of the event changed: refused.
+        let mut bad = receipt.clone();
+        bad["event"]["event_type"] = Value::from("tampered.type");
+        let r = write("bad.json", &bad);
+        let (ok, out) = third_party(&["receipt".as_ref(), &r, &key]);
+        assert!(!ok && out.contains("does not match its hash"), "{out}");
+    }
+    let c = write(
+        "c.json",
+        &get(&s, "/api/audit-logs/consistency?first=7&second=13").json(),
+    );
+    let (ok, out) = third_party(&["consistency".as_ref(), &c, &old_p, &new_p, &key]);
+    assert!(
+        ok && out.contains("extends the checkpoint of size 7"),
+        "{out}"
+    );
+    // A checkpoint the client held that the log does not extend: refused.
+    let mut forged = old.clone();
+    forged["root_hash"] = Value::from("00".repeat(32));
+    let f = write("forged.json", &forged);
+    let (ok, out) = third_party(&["consistency".as_ref(), &c, &f, &new_p, &key]);
+    assert!(!ok, "{out}");
+}

@@ -25,53 +25,9 @@ const PY_PACKAGES: &[(&str, &str)] = &[
     ("rfc3339-validator", "0.1.4"),
 ];
 
-/// A Python with exactly `PY_PACKAGES`: the system one if it has them, else a venv
-/// created once under the cargo target dir with the packages from PyPI.
+/// A Python with exactly `PY_PACKAGES` (see `common::python_with`).
 fn python() -> PathBuf {
-    let names: Vec<String> = PY_PACKAGES.iter().map(|(n, _)| format!("{n:?}")).collect();
-    let pins: Vec<String> = PY_PACKAGES.iter().map(|(_, v)| format!("{v:?}")).collect();
-    let probe = format!(
-        "import importlib.metadata as m, sys\n\
-         sys.exit([m.version(n) for n in [{}]] != [{}])",
-        names.join(", "),
-        pins.join(", ")
-    );
-    let ok = |py: &Path| {
-        Command::new(py)
-            .args(["-c", &probe])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let system = PathBuf::from("python3");
-    if ok(&system) {
-        return system;
-    }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-openapi");
-    let py = venv.join("bin/python3");
-    if !ok(&py) {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status();
-        assert!(
-            made.is_ok_and(|s| s.success()),
-            "this test needs python3 with the venv module"
-        );
-        let specs: Vec<String> = PY_PACKAGES
-            .iter()
-            .map(|(n, v)| format!("{n}=={v}"))
-            .collect();
-        let pip = Command::new(&py)
-            .args(["-m", "pip", "install", "--quiet"])
-            .args(&specs)
-            .status();
-        assert!(
-            pip.is_ok_and(|s| s.success()),
-            "pip install {} failed (PyPI unreachable?)",
-            specs.join(" ")
-        );
-    }
-    py
+    common::python_with("py-openapi", PY_PACKAGES)
 }
 
 /// Runs one script of server/openapi/ (no .pyc files left in the tree).

@@ -376,3 +376,50 @@ pub fn read_chain(server: &Server, token: &str, tenant: Option<&str>) -> Vec<Val
     }
     out
 }
+
+/// A Python with exactly these packages (distribution, version): the system one if it
+/// has them, else a venv created once under the cargo target dir (`venv` names it) with
+/// the packages from PyPI.
+pub fn python_with(venv: &str, packages: &[(&str, &str)]) -> PathBuf {
+    let names: Vec<String> = packages.iter().map(|(n, _)| format!("{n:?}")).collect();
+    let pins: Vec<String> = packages.iter().map(|(_, v)| format!("{v:?}")).collect();
+    let probe = format!(
+        "import importlib.metadata as m, sys\n\
+         sys.exit([m.version(n) for n in [{}]] != [{}])",
+        names.join(", "),
+        pins.join(", ")
+    );
+    let ok = |py: &Path| {
+        Command::new(py)
+            .args(["-c", &probe])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let system = PathBuf::from("python3");
+    if ok(&system) {
+        return system;
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(venv);
+    let py = venv.join("bin/python3");
+    if !ok(&py) {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status();
+        assert!(
+            made.is_ok_and(|s| s.success()),
+            "this test needs python3 with the venv module"
+        );
+        let specs: Vec<String> = packages.iter().map(|(n, v)| format!("{n}=={v}")).collect();
+        let pip = Command::new(&py)
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(&specs)
+            .status();
+        assert!(
+            pip.is_ok_and(|s| s.success()),
+            "pip install {} failed (PyPI unreachable?)",
+            specs.join(" ")
+        );
+    }
+    py
+}
