@@ -18,6 +18,7 @@ pub async fn healthz(State(app): State<AppState>) -> Response {
     let (indexed, processed) = app.search.progress();
     let refusal = app.engine.write_refusal().map(|e| e.to_string());
     let index_failure = app.search.failure();
+    let merkle = app.transparency.status();
     let body = json!({
         "status": if refusal.is_none() { "ok" } else { "degraded" },
         "writes": refusal.as_deref().unwrap_or("accepted"),
@@ -26,6 +27,9 @@ pub async fn healthz(State(app): State<AppState>) -> Response {
         "indexed_lsn": indexed.0,
         "index_read_lsn": processed.0,
         "index_failure": index_failure,
+        "merkle_lsn": merkle.followed_lsn.0,
+        "merkle_failure": merkle.failure,
+        "merkle_stalled_tenants": merkle.stalled.iter().map(|(t, why)| json!({"tenant": t.as_str(), "why": why})).collect::<Vec<_>>(),
     });
     let status = if refusal.is_none() {
         StatusCode::OK
@@ -39,6 +43,7 @@ pub async fn healthz(State(app): State<AppState>) -> Response {
 pub async fn metrics(State(app): State<AppState>) -> Response {
     let s = app.engine.stats();
     let (indexed, _) = app.search.progress();
+    let merkle = app.transparency.status();
     let gauges = [
         (
             "sealog_durable_lsn",
@@ -59,6 +64,21 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
             "sealog_index_lag_events",
             "Events not yet in the committed secondary index.",
             s.visible_lsn.0.saturating_sub(indexed.0) as f64,
+        ),
+        (
+            "sealog_merkle_lsn",
+            "Every durable event up to this LSN is in its tenant's Merkle tree.",
+            merkle.followed_lsn.0 as f64,
+        ),
+        (
+            "sealog_checkpoints_issued",
+            "Checkpoints signed since start.",
+            merkle.checkpoints_issued as f64,
+        ),
+        (
+            "sealog_merkle_stalled_tenants",
+            "Tenants whose tree stopped at damage in the log (no new checkpoints).",
+            merkle.stalled.len() as f64,
         ),
         (
             "sealog_segments",
