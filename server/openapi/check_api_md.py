@@ -17,7 +17,9 @@ problems, n_req, n_resp = [], 0, 0
 
 
 def match_path(path):
-    for tmpl in DOC["paths"]:
+    # As the router does: a literal segment wins over a parameter
+    # (`/api/audit-logs/verify` is not `/api/audit-logs/{id}`).
+    for tmpl in sorted(DOC["paths"], key=lambda t: t.count("{")):
         rx = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(tmpl)) + "$"
         m = re.match(rx, path)
         if m:

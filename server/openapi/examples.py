@@ -12,6 +12,8 @@ import zlib
 
 import rfc8785
 
+import tlog
+
 rng = random.Random(20261121)
 TENANT = "acme"
 OVERLAY = ("hash", "is_resolved", "resolved_at", "resolved_by", "resolution_notes")
@@ -148,6 +150,65 @@ KEY_OUT = {
     "created_at": "2026-11-21T09:12:40.331907Z",
 }
 
+# The transparency log of tenant acme: leaf n − 1 is the hash of seq n. Seqs 1..1041
+# hash like PREV; 1042..1044 are ORDER, CANCEL and FLAG. Checkpoints of 1042 (just after
+# ORDER) and 1044 (just after the batch), signed with a fixed example key.
+LOG_NAME = "sealog"
+ORIGIN = f"{LOG_NAME}/{TENANT}"
+CHAIN = [hashlib.sha256(f"seq {n} of {TENANT}".encode()).hexdigest() for n in range(1, 1042)]
+CHAIN += [ORDER["hash"], CANCEL["hash"], FLAG["hash"]]
+assert CHAIN[1040] == PREV
+LEAVES = [tlog.leaf_hash(bytes.fromhex(h)) for h in CHAIN]
+# Not drawn from rng: that would change every value drawn after it.
+SIGNING_SEED = hashlib.sha256(b"sealog example checkpoint key").digest()
+PUBLIC_KEY = tlog.public_key(SIGNING_SEED)
+
+
+def checkpoint(size, issued_at):
+    root = tlog.root(LEAVES[:size])
+    note = tlog.signed_note(LOG_NAME, SIGNING_SEED, tlog.checkpoint_body(ORIGIN, size, root))
+    # Keys in the order sealogd sends them.
+    return {"issued_at": issued_at, "note": note, "origin": ORIGIN, "root_hash": root.hex(),
+            "tree_size": size}
+
+
+def inclusion(seq, size):
+    path = tlog.inclusion_path(seq - 1, LEAVES[:size])
+    root = tlog.root(LEAVES[:size])
+    assert tlog.verify_inclusion(seq - 1, size, LEAVES[seq - 1], path, root)
+    return {"inclusion_path": [h.hex() for h in path], "leaf_index": seq - 1,
+            "root_hash": root.hex(), "tree_size": size}
+
+
+def consistency(first, second):
+    path = tlog.consistency_path(first, LEAVES[:second])
+    a, b = tlog.root(LEAVES[:first]), tlog.root(LEAVES[:second])
+    assert tlog.verify_consistency(first, second, a, b, path)
+    return {"consistency_path": [h.hex() for h in path], "first": first, "first_root": a.hex(),
+            "second": second, "second_root": b.hex()}
+
+
+CHECKPOINT_OLD = checkpoint(1042, "2026-11-21T14:03:27.531877Z")
+CHECKPOINT = checkpoint(1044, "2026-11-21T14:03:29.921408Z")
+PROOF = inclusion(ORDER["seq"], CHECKPOINT["tree_size"])
+assert PROOF["root_hash"] == CHECKPOINT["root_hash"]
+
+
+def chain_report(checked, first_seq, bad=None):
+    """A verify-chain answer, as sealogd words it; `bad` is an event whose bytes changed."""
+    if bad is None:
+        message = (f"Chain intact: {checked} audit logs checked from seq {first_seq}; every "
+                   "hash and link verified.")
+    else:
+        message = (f"Tampering detected: 1 of {checked} audit logs fail verification; the first "
+                   f"is seq {bad['seq']} (id {bad['id']}): its content does not match its hash "
+                   "(hash_mismatch).")
+    return {"broken_at_id": bad and bad["id"], "broken_reason": bad and "hash_mismatch",
+            "intact": bad is None, "message": message,
+            "tampered_logs": [bad["id"]] if bad else [], "total_checked": checked,
+            "verified": bad is None}
+
+
 EX = {
     "event_in": ORDER_IN,
     "event_out": ORDER,
@@ -216,6 +277,30 @@ EX.update(
         "input": "-3",
         "ctx": {"ge": 0},
     }]},
+    verify_out={"message": "All 100 audit logs verified: every hash matches its event.",
+                "tampered_logs": [], "total_checked": 100, "verified": True},
+    verify_chain_out=chain_report(1044, 1),
+    verify_chain_bad=chain_report(1044, 1, CANCEL),
+    verify_in={"start_date": "2026-11-21T14:00:00Z", "end_date": "2026-11-21T14:03:30Z"},
+    verify_post_out=chain_report(37, 1008),
+    public_key_out={"algorithm": "ed25519",
+                    "public_key": base64.b64encode(PUBLIC_KEY).decode(),
+                    "vkey": tlog.vkey(LOG_NAME, PUBLIC_KEY)},
+    checkpoint_out=CHECKPOINT,
+    checkpoint_old=CHECKPOINT_OLD,
+    checkpoint_404=f"tenant {TENANT} has no checkpoint of tree size 1043",
+    proof_out=PROOF,
+    proof_409=(f"event seq {FLAG['seq']} is not covered by the checkpoint of tree size "
+               f"{CHECKPOINT_OLD['tree_size']} (checkpoints are issued about once a second; "
+               "retry shortly)"),
+    consistency_out=consistency(CHECKPOINT_OLD["tree_size"], CHECKPOINT["tree_size"]),
+    consistency_422={"detail": [{
+        "input": 1044,
+        "loc": ["query", "first"],
+        "msg": "Value error, first (1044) must not exceed second (1042)",
+        "type": "value_error",
+    }]},
+    receipt_out={"event": ORDER, "checkpoint": CHECKPOINT, "proof": PROOF},
     query_422={"detail": [{
         "loc": ["query", "limit"],
         "msg": "Input should be less than or equal to 1000",

@@ -463,6 +463,165 @@ def schemas():
                 "detail": {"type": "array", "minItems": 1, "items": REF("ValidationError")},
             },
         },
+        **integrity_schemas(),
+    }
+
+
+U64_MAX = 2**64 - 1
+BASE64_32_PATTERN = "^[A-Za-z0-9+/]{43}=$"
+# `<name>+<key id>+<base64(0x01 ‖ 32-byte key)>`; signed-note key names have no
+# whitespace and no `+`.
+VKEY_PATTERN = r"^[^\s+]+\+[0-9a-f]{8}\+A[A-Za-z0-9+/]{43}$"
+# Origin, tree size, base64 root, blank line, one signature line:
+# `— <name> <base64(key id ‖ 64-byte signature)>`.
+NOTE_PATTERN = (r"^[^\n]+/[A-Za-z0-9_-]{1,64}\n[1-9][0-9]*\n[A-Za-z0-9+/]{43}=\n\n"
+                "\u2014 " r"[^\s+]+ [A-Za-z0-9+/]{91}=\n$")
+
+
+def verify_props(chain):
+    props = {
+        "verified": {"type": "boolean",
+                     "description": "True when no checked event failed" +
+                                    (" and the Merkle audit (whole chain only) found nothing."
+                                     if chain else ".")},
+        "total_checked": {"type": "integer", "minimum": 0,
+                          "description": "Events read and checked (0: none in range)."},
+        "tampered_logs": {"type": "array", "maxItems": 1000,
+                          "items": {"type": "string", "format": "uuid"},
+                          "description": "Ids of the events that fail, at most 1,000 "
+                                         "(`message` gives the count)."},
+        "message": {"type": "string", "description": "A sentence for people; do not parse it."},
+    }
+    if chain:
+        props.update({
+            "intact": {"type": "boolean", "description": "Equals `verified`."},
+            "broken_at_id": {
+                "type": ["string", "null"], "format": "uuid",
+                "description": "The first event that fails, in seq order. Null when intact, and "
+                               "when there is no event to name: its bytes are unreadable, or "
+                               "events a checkpoint covered were removed from the end."},
+            "broken_reason": {
+                "type": ["string", "null"], "enum": ["hash_mismatch", "chain_link_mismatch", None],
+                "description": "`hash_mismatch`: the event's bytes do not give its `hash` (also "
+                               "for damaged bytes, and for a chain that links but is not the one "
+                               "the checkpoints signed); `chain_link_mismatch`: its `prev_hash` or "
+                               "`seq` does not continue the event before it (an event deleted, "
+                               "reordered or rehashed). Null when intact."},
+        })
+    return dict(sorted(props.items()))
+
+
+def integrity_schemas():
+    hex_hash = {"type": "string", "pattern": HASH_PATTERN}
+    hex_path = {"type": "array", "items": hex_hash}
+    date_in = [{"type": "string", "format": "date", "maxLength": 64},
+               {"type": "string", "format": "date-time", "maxLength": 64}]
+    return {
+        "VerifyReport": {
+            "description": "What `GET /api/audit-logs/verify` found.",
+            "type": "object",
+            "required": ["verified", "total_checked", "tampered_logs", "message"],
+            "properties": verify_props(False),
+            "additionalProperties": False,
+        },
+        "ChainReport": {
+            "description": "What verify-chain found: VerifyReport's fields plus the first break.",
+            "type": "object",
+            "required": ["verified", "total_checked", "tampered_logs", "message", "intact",
+                         "broken_at_id", "broken_reason"],
+            "properties": verify_props(True),
+            "additionalProperties": False,
+        },
+        "VerifyRequest": {
+            "description": "The range to verify; both optional (`{}`, or no body, is the whole "
+                           "chain). `null` is treated as absent.",
+            "type": "object",
+            "properties": {
+                "start_date": {"anyOf": date_in + [{"type": "null"}],
+                               "description": "created_at ≥ this (as the query parameter)."},
+                "end_date": {"anyOf": date_in + [{"type": "null"}],
+                             "description": "created_at before this; a date includes that whole "
+                                            "UTC day. Before start_date → 422."},
+            },
+            "additionalProperties": False,
+            "example": EX["verify_in"],
+        },
+        "PublicKey": {
+            "type": "object",
+            "required": ["algorithm", "public_key", "vkey"],
+            "properties": {
+                "algorithm": {"type": "string", "const": "ed25519"},
+                "public_key": {"type": "string", "pattern": BASE64_32_PATTERN,
+                               "description": "The 32-byte Ed25519 public key, base64."},
+                "vkey": {"type": "string", "pattern": VKEY_PATTERN,
+                         "description": "C2SP signed-note verifier key "
+                                        "`<log name>+<key id>+<base64(0x01 ‖ public key)>`; the "
+                                        "key id is the first 4 bytes of SHA-256(name ‖ `\\n` ‖ "
+                                        "0x01 ‖ public key), in hex."},
+            },
+            "additionalProperties": False,
+        },
+        "Checkpoint": {
+            "description": "A signed checkpoint of one tenant's Merkle tree.",
+            "type": "object",
+            "required": ["origin", "tree_size", "root_hash", "issued_at", "note"],
+            "properties": {
+                "origin": {"type": "string", "pattern": "/[A-Za-z0-9_-]{1,64}$",
+                           "description": "`<log name>/<tenant>` (log name default `sealog`)."},
+                "tree_size": {"type": "integer", "minimum": 1, "maximum": U64_MAX,
+                              "description": "Leaves: the events of seq 1..tree_size."},
+                "root_hash": described(hex_hash, "RFC 9162 root of those leaves, hex."),
+                "issued_at": {"type": "string", "format": "date-time", "pattern": TIME_PATTERN,
+                              "description": "When it was signed; informational, not signed."},
+                "note": {"type": "string", "pattern": NOTE_PATTERN,
+                         "description": "The exact C2SP signed note (tlog-checkpoint): origin, "
+                                        "tree size and base64 root lines, a blank line, and one "
+                                        "signature line `— <log name> <base64(key id ‖ "
+                                        "Ed25519 signature of the three lines)>`. Check it "
+                                        "with the vkey."},
+            },
+            "additionalProperties": False,
+        },
+        "InclusionProof": {
+            "description": "RFC 9162 §2.1.3 inclusion proof; the leaf input is the 32 bytes of "
+                           "the event's `hash` (leaf hash SHA-256(0x00 ‖ hash)).",
+            "type": "object",
+            "required": ["leaf_index", "tree_size", "root_hash", "inclusion_path"],
+            "properties": {
+                "leaf_index": {"type": "integer", "minimum": 0, "description": "seq − 1."},
+                "tree_size": {"type": "integer", "minimum": 1, "maximum": U64_MAX,
+                              "description": "A checkpointed size."},
+                "root_hash": described(hex_hash, "That checkpoint's root_hash."),
+                "inclusion_path": described(hex_path, "Sibling hashes, leaf to root."),
+            },
+            "additionalProperties": False,
+        },
+        "ConsistencyProof": {
+            "description": "RFC 9162 §2.1.4 consistency proof between two checkpointed sizes.",
+            "type": "object",
+            "required": ["first", "second", "first_root", "second_root", "consistency_path"],
+            "properties": {
+                "first": {"type": "integer", "minimum": 1, "maximum": U64_MAX},
+                "second": {"type": "integer", "minimum": 1, "maximum": U64_MAX},
+                "first_root": described(hex_hash, "Root of the checkpoint of size `first`."),
+                "second_root": described(hex_hash, "Root of the checkpoint of size `second`."),
+                "consistency_path": described(hex_path, "Empty when first = second."),
+            },
+            "additionalProperties": False,
+        },
+        "Receipt": {
+            "description": "One self-contained file to check offline: the event as "
+                           "`GET /api/audit-logs/{id}` returns it, the latest checkpoint "
+                           "covering it, and the inclusion proof at that checkpoint's size.",
+            "type": "object",
+            "required": ["event", "checkpoint", "proof"],
+            "properties": {
+                "event": REF("Event"),
+                "checkpoint": REF("Checkpoint"),
+                "proof": REF("InclusionProof"),
+            },
+            "additionalProperties": False,
+        },
     }
 
 
@@ -568,11 +727,37 @@ def parameters():
             "description": "A key's `id` (unknown, or another tenant's for a one-tenant admin → 404).",
         },
     }
+    params.update(integrity_params())
     for name, p in filter_params().items():
         params["filter_" + name] = p
     for name, p in paging_params().items():
         params["page_" + name] = p
     return params
+
+
+def integrity_params():
+    def q(name, schema, desc, required=False):
+        return {"name": name, "in": "query", "required": required, "schema": schema,
+                "description": desc}
+
+    size = {"type": "integer", "minimum": 1, "maximum": U64_MAX}
+    return {
+        "VerifyLimit": q("limit", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000},
+                         "Check the newest `limit` events in range."),
+        "ChainLimit": q("limit", {"type": "integer", "minimum": 1, "maximum": 10000000},
+                        "Check only the newest `limit` events in range. Without it, and "
+                        "without dates, the whole chain is checked, with the Merkle audit."),
+        "CheckpointTreeSize": q("tree_size", size,
+                                "The checkpoint of exactly this size (none → 404). Default: "
+                                "the latest."),
+        "ProofTreeSize": q("tree_size", size,
+                           "Prove inclusion in the checkpoint of this size (none → 404; "
+                           "smaller than the event's seq → 409). Default: the latest checkpoint."),
+        "ConsistencyFirst": q("first", size, "The older checkpoint's tree size (≤ second, "
+                                             "else 422; no checkpoint of that size → 404).", True),
+        "ConsistencySecond": q("second", size, "The newer checkpoint's tree size (no "
+                                               "checkpoint of that size → 404).", True),
+    }
 
 
 # ---------------------------------------------------------------- responses
@@ -611,6 +796,10 @@ def responses():
                                            "over 64 KiB: refused by the HTTP layer, with an "
                                            "empty body."},
         "RequestTimeout": detail("The request body did not arrive within 60 s.", EX["detail_408"]),
+        "Conflict": detail("The event is not covered by the checkpoint asked for (not yet: "
+                           "checkpoints follow events within about a second), or the tenant's "
+                           "tree is being rebuilt from the log after a restart: retry shortly.",
+                           EX["proof_409"]),
         "ValidationError": {
             "description": "The request is invalid: every problem found, FastAPI's shape.",
             "headers": std_headers(),
@@ -646,7 +835,7 @@ def headers():
 
 def errors(*codes):
     names = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
-             408: "RequestTimeout", 413: "PayloadTooLarge", 414: "UriTooLong", 422: "ValidationError",
+             408: "RequestTimeout", 409: "Conflict", 413: "PayloadTooLarge", 414: "UriTooLong", 422: "ValidationError",
              429: "TooManyRequests", 431: "HeadersTooLarge",
              500: "InternalError", 503: "ServiceUnavailable"}
     return {str(c): RESP(names[c]) for c in codes}
@@ -723,6 +912,8 @@ def paths():
                               ingest_headers, {
                                   "GetEvent": link("getAuditLog", "$response.body#/id", "Read the event back."),
                                   "ResolveEvent": link("resolveAuditLog", "$response.body#/id", "Resolve it."),
+                                  "GetReceipt": link("getReceipt", "$response.body#/id",
+                                                     "Its receipt, once a checkpoint covers it."),
                               }),
                     **errors(401, 403),
                     **errors(408),
@@ -787,6 +978,9 @@ def paths():
                               ingest_headers, {
                                   "GetFirstEvent": link("getAuditLog", "$response.body#/ids/0",
                                                         "Read the first event back."),
+                                  "GetFirstProof": link("getInclusionProof", "$response.body#/ids/0",
+                                                        "Prove it is in a checkpoint, once one "
+                                                        "covers it."),
                               }),
                     **errors(401, 403),
                     **errors(408),
@@ -848,6 +1042,7 @@ def paths():
                 },
             },
         },
+        **integrity_paths(),
         "/api/keys": {
             "post": {
                 "tags": ["keys"],
@@ -938,20 +1133,134 @@ def paths():
     }
 
 
+def integrity_op(op_id, summary, description, params, responses, role=ROLE_READ, body=None):
+    op = {"tags": ["integrity"], "operationId": op_id, "summary": summary,
+          "description": description + (" " + role if role else ""), "parameters": params}
+    if role is None:
+        op["security"] = []
+    if body is not None:
+        op["requestBody"] = body
+    op["responses"] = responses
+    return op
+
+
+def integrity_paths():
+    dates = [PARAM("filter_start_date"), PARAM("filter_end_date")]
+    chain_ok = ok("What the check found (tampering is a 200 too: read `intact`).",
+                  REF("ChainReport"), EX["verify_chain_out"])
+    return {
+        "/api/audit-logs/verify": {
+            "get": integrity_op(
+                "verifyAuditLogs", "Recompute the hashes of the newest events",
+                "Rereads the newest `limit` events created in range from the stored bytes and "
+                "recomputes each hash (links are not checked: see verify-chain). An unknown or "
+                "repeated parameter → 422.",
+                COMMON + dates + [PARAM("VerifyLimit")],
+                {"200": ok("What the check found (tampering is a 200 too: read `verified`).",
+                           REF("VerifyReport"), EX["verify_out"]),
+                 **errors(401, 403, 422, 500, 503)}),
+            "post": integrity_op(
+                "verifyAuditLogsPost", "verify-chain over a range sent in the body",
+                "As `GET /api/audit-logs/verify-chain?start_date=…&end_date=…` (no limit), for "
+                "clients that cannot send a query string. No body, an empty one or `{}` checks "
+                "the whole chain, with the Merkle audit. Body ≤ 64 KiB.",
+                COMMON,
+                {"200": chain_ok,
+                 **errors(401, 403, 408),
+                 "413": limit_413("Body over 64 KiB.", 64 << 10),
+                 **errors(422, 500, 503)},
+                body={"required": False,
+                      "content": {"application/json": {"schema": REF("VerifyRequest")}}}),
+        },
+        "/api/audit-logs/verify-chain": {
+            "get": integrity_op(
+                "verifyAuditLogChain", "Check hashes and links",
+                "Rereads the events from the stored bytes and checks each hash and each link "
+                "(`prev_hash`, `seq`), reporting the first break in seq order. With dates or "
+                "`limit`, the newest `limit` events created in range, and the link from the "
+                "first of them to the event before it. With neither, the whole chain, plus the "
+                "Merkle audit: the stored tree and every stored checkpoint are checked against "
+                "the events, so a history rewritten consistently (every hash recomputed) is "
+                "still named. An unknown or repeated parameter → 422.",
+                COMMON + dates + [PARAM("ChainLimit")],
+                {"200": chain_ok, **errors(401, 403, 422, 500, 503)}),
+        },
+        "/api/audit-logs/public-key": {
+            "get": integrity_op(
+                "getCheckpointPublicKey", "The checkpoint signing key",
+                "The server's Ed25519 key, as raw base64 and as a C2SP signed-note verifier key "
+                "(vkey), to check checkpoint notes with. One key per server, kept across "
+                "restarts. No authentication; any query parameter → 422.",
+                [PARAM("XRequestId")],
+                {"200": ok("The key.", REF("PublicKey"), EX["public_key_out"]), **errors(422)},
+                role=None),
+        },
+        "/api/audit-logs/checkpoint": {
+            "get": integrity_op(
+                "getCheckpoint", "A signed checkpoint of the tenant's tree",
+                "The tenant's latest checkpoint, or the one of `tree_size`. A tenant receiving "
+                "events gets a new checkpoint at most once a second, so an acknowledged event "
+                "is covered within about 1.5 s; every checkpoint is kept. A tenant with no "
+                "events has none (404).",
+                COMMON + [PARAM("CheckpointTreeSize")],
+                {"200": ok("The checkpoint.", REF("Checkpoint"), EX["checkpoint_out"],
+                           links={"GetConsistency": {
+                               "operationId": "getConsistencyProof",
+                               "parameters": {"first": "$response.body#/tree_size",
+                                              "second": "$response.body#/tree_size"},
+                               "description": "Prove a later checkpoint extends this one."}}),
+                 **errors(401, 403, 404, 422, 500, 503)}),
+        },
+        "/api/audit-logs/consistency": {
+            "get": integrity_op(
+                "getConsistencyProof", "Prove one checkpoint extends another",
+                "RFC 9162 consistency proof between the checkpoints of sizes `first` and "
+                "`second`: the second tree holds the first unchanged. Both sizes must have a "
+                "checkpoint (else 404); first = second gives an empty path.",
+                COMMON + [PARAM("ConsistencyFirst"), PARAM("ConsistencySecond")],
+                {"200": ok("The proof.", REF("ConsistencyProof"), EX["consistency_out"]),
+                 **errors(401, 403, 404, 409, 422, 500, 503)}),
+        },
+        "/api/audit-logs/{id}/proof": {
+            "get": integrity_op(
+                "getInclusionProof", "Prove an event is in a checkpoint",
+                "RFC 9162 inclusion proof of the event (leaf index seq − 1) in the tree of a "
+                "checkpoint. 404: no such event in this tenant, or no checkpoint of that size; "
+                "409: the checkpoint does not cover the event (yet).",
+                COMMON + [PARAM("EventId"), PARAM("ProofTreeSize")],
+                {"200": ok("The proof.", REF("InclusionProof"), EX["proof_out"]),
+                 **errors(401, 403, 404, 409, 422, 500, 503)}),
+        },
+        "/api/audit-logs/{id}/receipt": {
+            "get": integrity_op(
+                "getReceipt", "The event, a checkpoint and the proof, in one file",
+                "The event as `GET /api/audit-logs/{id}` returns it, the latest checkpoint "
+                "covering it, and the inclusion proof at that checkpoint's size: everything an "
+                "auditor needs, with the public key, to check the event offline. 409 until a "
+                "checkpoint covers the event (about a second after ingest). Any query "
+                "parameter → 422.",
+                COMMON + [PARAM("EventId")],
+                {"200": ok("The receipt.", REF("Receipt"), EX["receipt_out"]),
+                 **errors(401, 403, 404, 409, 422, 500, 503)}),
+        },
+    }
+
+
 def document():
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "sealog",
             "version": "0.1.0",
-            "summary": "Tamper-evident audit log: ingest, query and resolve audit events.",
+            "summary": "Tamper-evident audit log: ingest, query, resolve and verify audit events.",
             "description": (
-                "Every `/api/` request needs a token (`Authorization: Bearer <token>` or "
-                "`X-API-Key: <token>`). Checks run in this order: authentication (401), role "
+                "Every `/api/` request but `GET /api/audit-logs/public-key` needs a token "
+                "(`Authorization: Bearer <token>` or `X-API-Key: <token>`). Checks run in this order: authentication (401), role "
                 "and tenant (403), then the request itself (404, 405, 413, 422). Every JSON "
                 "response is `application/json`; errors are `{\"detail\": \"…\"}`, except 422 "
                 "which is FastAPI's `{\"detail\": [{\"loc\", \"msg\", \"type\", \"input\", "
-                "\"ctx\"}]}`. Event rules and the hash chain: docs/API.md, docs/INTEGRITY.md."
+                "\"ctx\"}]}`. Event rules, the hash chain, checkpoints and proofs: docs/API.md, "
+                "docs/INTEGRITY.md."
             ),
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
@@ -959,6 +1268,8 @@ def document():
         "security": [{"bearerAuth": []}, {"apiKey": []}],
         "tags": [
             {"name": "audit-logs", "description": "Ingest, query and resolve events."},
+            {"name": "integrity", "description": "Verification, signed checkpoints and Merkle "
+                                                  "proofs (docs/INTEGRITY.md)."},
             {"name": "keys", "description": "API keys (admin)."},
             {"name": "operations", "description": "Health, metrics, this document."},
         ],

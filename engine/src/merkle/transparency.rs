@@ -270,19 +270,6 @@ impl Transparency {
         found.map(|c| self.signed(tenant, &c)).transpose()
     }
 
-    /// The oldest checkpoint covering seq `seq` (for receipts).
-    pub fn checkpoint_covering(
-        &self,
-        tenant: &TenantId,
-        seq: Seq,
-    ) -> Result<Option<SignedCheckpoint>, IntegrityError> {
-        let Some(t) = self.shared.tenants.read().get(tenant).cloned() else {
-            return Ok(None);
-        };
-        let found = t.checkpoints.read().covering(seq.0)?;
-        found.map(|c| self.signed(tenant, &c)).transpose()
-    }
-
     /// Inclusion proof of the event of seq `seq` in the tree of `size` leaves (default:
     /// the latest checkpoint's size). The size must have a checkpoint.
     pub fn inclusion(
