@@ -21,6 +21,7 @@ pub mod index;
 pub mod limits;
 pub mod log;
 pub mod merkle;
+pub mod offline;
 pub mod recovery;
 pub mod search;
 pub mod segment;

@@ -375,7 +375,7 @@ fn check_event(ev: &EventRef<'_>, out: &mut ChunkOutcome, links: bool) {
 
 /// Reads the body's server fields, checks them against the frame header and returns
 /// the claimed `prev_hash`.
-fn body_link(ev: &EventRef<'_>) -> Result<[u8; 32], String> {
+pub(crate) fn body_link(ev: &EventRef<'_>) -> Result<[u8; 32], String> {
     let f = crate::event::server_fields(ev.body).map_err(|e| format!("body unreadable: {e}"))?;
     if f.seq != ev.seq.0 {
         return Err(format!("body seq {} but frame seq {}", f.seq, ev.seq));

@@ -206,3 +206,14 @@ fn concurrent_appends_are_all_covered() {
     assert_eq!(latest.root, naive_root(&leaves[..latest.size as usize]));
     assert!(t.audit(&a).unwrap().faults.is_empty());
 }
+
+#[test]
+fn a_second_transparency_log_on_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, _t) = start(dir.path());
+    let storage: Arc<dyn Storage> = Arc::new(FileStorage);
+    let key = SigningKey::load_or_create(&dir.path().join("keys"), "sealog").unwrap();
+    let second = Transparency::open(engine, storage, TransparencyConfig::new(dir.path()), key);
+    let err = second.unwrap_err().to_string();
+    assert!(err.contains("in use"), "{err}");
+}

@@ -30,8 +30,14 @@ enum Command {
     BenchEngine(cmd::bench_engine::Args),
     /// Benchmark the secondary index: indexing while ingesting, then queries.
     BenchQuery(cmd::bench_query::Args),
+    /// Benchmark the transparency log: checkpoint coverage under load, verify-chain,
+    /// proofs, Merkle bytes per event.
+    BenchIntegrity(cmd::bench_integrity::Args),
     /// Drop the secondary index of a data directory and rebuild it from the log.
     Reindex(cmd::reindex::Args),
+    /// Verify offline, with no server: a data directory, an export, or a proof.
+    /// Exit status: 0 intact, 1 damage or tampering found, 2 usage or I/O error.
+    Verify(cmd::verify::Args),
     /// Bulk-load an NDJSON file of events into sealogd (batched, resumable).
     Ingest(cmd::ingest::Args),
     /// HTTP load generator: realistic events (and queries) against sealogd.
@@ -49,7 +55,9 @@ fn main() -> anyhow::Result<()> {
         Command::GenEvents(args) => cmd::gen::run(args),
         Command::BenchEngine(args) => cmd::bench_engine::run(args),
         Command::BenchQuery(args) => cmd::bench_query::run(args),
+        Command::BenchIntegrity(args) => cmd::bench_integrity::run(args),
         Command::Reindex(args) => cmd::reindex::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Load(args) => cmd::load::run(args),
     }

@@ -161,17 +161,7 @@ impl Engine {
         config.validate()?;
         let wal = config.wal_dir();
         storage.create_dir_all(&wal).ctx(&wal, "create dir")?;
-        let lock_path = config.data_dir.join("LOCK");
-        let lock = storage.lock(&lock_path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::WouldBlock => EngineError::Locked {
-                dir: config.data_dir.clone(),
-            },
-            _ => EngineError::Io {
-                path: lock_path.clone(),
-                op: "lock",
-                source: e,
-            },
-        })?;
+        let lock = crate::storage::lock_dir(storage.as_ref(), &config.data_dir)?;
         if config.durability == Durability::None {
             tracing::warn!("durability = none: acknowledged events are NOT synced to disk and a crash loses them; use only for benchmarks");
         }

@@ -14,7 +14,7 @@ mod append;
 mod commit;
 mod encode;
 mod engine;
-mod read;
+pub(crate) mod read;
 mod scan;
 mod sync;
 pub(crate) mod view;

@@ -22,6 +22,8 @@ const AUDIT_READ_BYTES: u64 = 1 << 20;
 /// One disagreement between the stored Merkle state and the events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MerkleFault {
+    /// What kind of disagreement it is.
+    pub kind: MerkleFaultKind,
     /// The checkpoint that no longer matches, if the fault is about one.
     pub checkpoint_size: Option<u64>,
     /// The first seq the fault can be pinned to: the events after the last checkpoint
@@ -29,6 +31,37 @@ pub struct MerkleFault {
     pub from_seq: Seq,
     /// What is wrong.
     pub why: String,
+}
+
+/// The kinds of [`MerkleFault`], each with a stable name for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MerkleFaultKind {
+    /// A stored node hash differs from the one the events give.
+    NodeMismatch,
+    /// A stored checkpoint's root differs from the root the events give.
+    CheckpointMismatch,
+    /// A stored checkpoint does not carry a valid signature by the verifier key.
+    CheckpointSignature,
+    /// A checkpoint record is out of order (tree sizes must grow).
+    CheckpointOrder,
+    /// A checkpoint record cannot be read (CRC mismatch).
+    CheckpointUnreadable,
+    /// A checkpoint was signed for more events than the log holds.
+    EventsRemoved,
+}
+
+impl MerkleFaultKind {
+    /// The stable name reports use (`merkle_node_mismatch`, `checkpoint_mismatch`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MerkleFaultKind::NodeMismatch => "merkle_node_mismatch",
+            MerkleFaultKind::CheckpointMismatch => "checkpoint_mismatch",
+            MerkleFaultKind::CheckpointSignature => "checkpoint_signature_invalid",
+            MerkleFaultKind::CheckpointOrder => "checkpoint_out_of_order",
+            MerkleFaultKind::CheckpointUnreadable => "checkpoint_unreadable",
+            MerkleFaultKind::EventsRemoved => "events_removed",
+        }
+    }
 }
 
 /// The outcome of auditing one tenant.
@@ -168,6 +201,7 @@ impl MerkleAuditor {
         self.audit.nodes += 1;
         if self.buf[at..at + 32] != *h {
             self.node_fault = Some(MerkleFault {
+                kind: MerkleFaultKind::NodeMismatch,
                 checkpoint_size: None,
                 from_seq: seq,
                 why: format!(
@@ -190,6 +224,7 @@ impl MerkleAuditor {
                 Ok(cp) => cp,
                 Err(e) => {
                     self.audit.faults.push(MerkleFault {
+                        kind: MerkleFaultKind::CheckpointUnreadable,
                         checkpoint_size: None,
                         from_seq: Seq(self.last_good_size + 1),
                         why: e.to_string(),
@@ -202,6 +237,7 @@ impl MerkleAuditor {
                 std::cmp::Ordering::Greater => return,
                 std::cmp::Ordering::Less => {
                     self.audit.faults.push(MerkleFault {
+                        kind: MerkleFaultKind::CheckpointOrder,
                         checkpoint_size: Some(cp.size),
                         from_seq: Seq(cp.size),
                         why: format!(
@@ -219,6 +255,7 @@ impl MerkleAuditor {
             let root = self.frontier.root();
             if cp.root != root {
                 self.audit.faults.push(MerkleFault {
+                    kind: MerkleFaultKind::CheckpointMismatch,
                     checkpoint_size: Some(cp.size),
                     from_seq: Seq(self.last_good_size + 1),
                     why: format!(
@@ -242,6 +279,7 @@ impl MerkleAuditor {
                 });
                 if !ok {
                     self.audit.faults.push(MerkleFault {
+                        kind: MerkleFaultKind::CheckpointSignature,
                         checkpoint_size: Some(cp.size),
                         from_seq: Seq(cp.size),
                         why: format!(
@@ -262,6 +300,7 @@ impl MerkleAuditor {
                 match c.get(k) {
                     Ok(cp) => {
                         self.audit.faults.push(MerkleFault {
+                            kind: MerkleFaultKind::EventsRemoved,
                             checkpoint_size: Some(cp.size),
                             from_seq: Seq(size + 1),
                             why: format!(
@@ -272,6 +311,7 @@ impl MerkleAuditor {
                         break;
                     }
                     Err(e) => self.audit.faults.push(MerkleFault {
+                        kind: MerkleFaultKind::CheckpointUnreadable,
                         checkpoint_size: None,
                         from_seq: Seq(size + 1),
                         why: e.to_string(),

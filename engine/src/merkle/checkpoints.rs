@@ -114,7 +114,13 @@ impl CheckpointFile {
     ) -> Result<Option<CheckpointFile>> {
         let path = checkpoints_path(dir, tenant);
         let file = if storage.exists(&path).ctx(&path, "stat")? {
-            storage.open_rw(&path).ctx(&path, "open")?
+            // A reader (audit, offline verifier) opens read-only: it works on a
+            // read-only copy of a data directory and cannot change it.
+            if create {
+                storage.open_rw(&path).ctx(&path, "open")?
+            } else {
+                storage.open_ro(&path).ctx(&path, "open")?
+            }
         } else if create {
             let f = storage.create_new(&path).ctx(&path, "create")?;
             storage.sync_dir(dir).ctx(dir, "fsync dir")?;

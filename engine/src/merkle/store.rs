@@ -32,7 +32,7 @@ use crate::types::{Lsn, TenantId};
 pub const NODE_BYTES: u64 = 32;
 const STATE_MAGIC: [u8; 8] = *b"SEALOGMS";
 const STATE_VERSION: u32 = 1;
-const STATE_FILE: &str = "state";
+pub(crate) const STATE_FILE: &str = "state";
 const NODES_SUFFIX: &str = ".nodes";
 
 /// Path of a tenant's node file.
@@ -94,7 +94,7 @@ impl State {
         b
     }
 
-    fn decode(b: &[u8]) -> std::result::Result<State, String> {
+    pub(crate) fn decode(b: &[u8]) -> std::result::Result<State, String> {
         let body_len = b.len().checked_sub(4).ok_or("shorter than its checksum")?;
         let (body, crc) = b.split_at(body_len);
         if crc32fast::hash(body).to_le_bytes() != crc {

@@ -153,6 +153,7 @@ struct Shared {
 pub struct Transparency {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    _lock: Box<dyn std::fmt::Debug + Send + Sync>,
 }
 
 impl std::fmt::Debug for Transparency {
@@ -172,6 +173,8 @@ impl Transparency {
         key: SigningKey,
     ) -> Result<Transparency> {
         let store = TreeStore::new(config.dir.clone(), storage.clone())?;
+        // One follower per directory: two would append to the same node files.
+        let lock = crate::storage::lock_dir(storage.as_ref(), &config.dir)?;
         let (lsn, trees) = store.open_all()?;
         let shared = Arc::new(Shared {
             engine,
@@ -227,6 +230,7 @@ impl Transparency {
         Ok(Transparency {
             shared,
             thread: Mutex::new(Some(thread)),
+            _lock: lock,
         })
     }
 

@@ -13,7 +13,7 @@
 //! could fork a tenant's chain. docs/FORMAT.md lists the operator's choices.
 
 mod report;
-mod scan;
+pub(crate) mod scan;
 
 pub use report::{Damage, RecoveryReport, TornTail};
 
@@ -191,7 +191,7 @@ fn open_segment(
 /// Whether a seal's numbers can describe this segment: its LSN range starts where the
 /// header says, holds `record_count` LSNs, and that many frames fit in the file. A seal
 /// with a valid CRC that fails this was forged or corrupted in a CRC-preserving way.
-fn seal_is_plausible(seal: &SealRecord, header: &SegmentHeader, size: u64) -> bool {
+pub(crate) fn seal_is_plausible(seal: &SealRecord, header: &SegmentHeader, size: u64) -> bool {
     let fit = size / crate::frame::FRAME_BYTES_MIN as u64;
     seal.first_lsn == header.first_lsn
         && seal.last_lsn >= seal.first_lsn
@@ -250,7 +250,7 @@ fn open_unsealed(header: SegmentHeader, bytes: bytes::Bytes, had_seal: bool) -> 
 /// Bytes of a file up to its last non-zero byte, and at least its first `keep` bytes:
 /// the preallocated zeros at the end of an active segment are found by reading
 /// backwards in blocks and are never copied.
-fn read_nonzero_prefix(
+pub(crate) fn read_nonzero_prefix(
     file: &dyn crate::storage::StorageFile,
     size: u64,
     keep: u64,
@@ -275,7 +275,7 @@ fn read_nonzero_prefix(
     Ok(bytes)
 }
 
-fn read_seal(
+pub(crate) fn read_seal(
     file: &dyn crate::storage::StorageFile,
     size: u64,
     path: &Path,

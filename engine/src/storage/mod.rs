@@ -27,6 +27,25 @@ use bytes::Bytes;
 
 pub use file::FileStorage;
 
+/// Locks `dir` for this process (`dir/LOCK`) for as long as the guard lives; another
+/// holder is [`EngineError::Locked`](crate::EngineError::Locked).
+pub(crate) fn lock_dir(
+    storage: &dyn Storage,
+    dir: &Path,
+) -> crate::Result<Box<dyn fmt::Debug + Send + Sync>> {
+    let path = dir.join("LOCK");
+    storage.lock(&path).map_err(|e| match e.kind() {
+        io::ErrorKind::WouldBlock => crate::EngineError::Locked {
+            dir: dir.to_path_buf(),
+        },
+        _ => crate::EngineError::Io {
+            path,
+            op: "lock",
+            source: e,
+        },
+    })
+}
+
 /// A shared handle to an open file.
 pub type FileHandle = Arc<dyn StorageFile>;
 

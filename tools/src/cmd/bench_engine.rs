@@ -48,10 +48,11 @@ pub struct Args {
     dir: Option<PathBuf>,
 }
 
-struct Pool {
-    by_tenant: Vec<(TenantId, Vec<PreparedEvent>)>,
-    prepare_per_s: f64,
-    mean_json_bytes: f64,
+/// Prepared events per tenant, cycled through by the appenders.
+pub(crate) struct Pool {
+    pub(crate) by_tenant: Vec<(TenantId, Vec<PreparedEvent>)>,
+    pub(crate) prepare_per_s: f64,
+    pub(crate) mean_json_bytes: f64,
 }
 
 /// Runs the benchmark and prints its figures.
@@ -60,27 +61,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.tenants >= 1 && args.appenders >= 1 && args.batch >= 1,
         "tenants, appenders and batch must be at least 1"
     );
-    let temp;
-    let dir = match &args.dir {
-        Some(d) => {
-            if d.exists() {
-                std::fs::remove_dir_all(d).with_context(|| format!("wiping {}", d.display()))?;
-            }
-            d.clone()
-        }
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("sealog-bench-")
-                .tempdir_in(".")?;
-            temp.path().to_path_buf()
-        }
-    };
+    let (dir, _temp) = bench_dir(args.dir.as_deref())?;
     eprintln!(
         "preparing {} distinct events over {} tenants…",
         args.pool.min(args.events as usize),
         args.tenants
     );
-    let pool = build_pool(&args)?;
+    let pool = build_pool(args.pool, args.events, args.tenants)?;
     let mut config = EngineConfig::new(&dir);
     config.durability = args.durability;
     config.segment_bytes = args.segment_bytes;
@@ -160,18 +147,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn build_pool(args: &Args) -> anyhow::Result<Pool> {
-    let count = args.pool.min(args.events as usize).max(1);
+/// The benchmark's data directory: `dir` wiped, or a fresh temporary directory here
+/// (removed when the returned guard drops).
+pub(crate) fn bench_dir(
+    dir: Option<&Path>,
+) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    match dir {
+        Some(d) => {
+            if d.exists() {
+                std::fs::remove_dir_all(d).with_context(|| format!("wiping {}", d.display()))?;
+            }
+            Ok((d.to_path_buf(), None))
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("sealog-bench-")
+                .tempdir_in(".")?;
+            Ok((temp.path().to_path_buf(), Some(temp)))
+        }
+    }
+}
+
+/// Generates and prepares `pool` (at most `events`) realistic events over `tenants`.
+pub(crate) fn build_pool(pool: usize, events: u64, tenants: usize) -> anyhow::Result<Pool> {
+    let count = pool.min(events as usize).max(1);
     let mut gen = Generator::new(GenConfig {
         count: count as u64,
         ..GenConfig::default()
     });
     let mut jsons = Vec::with_capacity(count);
-    let mut tenants = Vec::with_capacity(count);
+    let mut owners = Vec::with_capacity(count);
     let mut line = Vec::new();
     while let Some((tenant, _)) = gen.write_json_into(&mut line) {
         let k: usize = tenant.trim_start_matches("tenant_").parse().unwrap_or(1);
-        tenants.push((k.saturating_sub(1)) % args.tenants);
+        owners.push((k.saturating_sub(1)) % tenants);
         jsons.push(std::mem::take(&mut line));
     }
     let mean_json_bytes =
@@ -184,10 +193,10 @@ fn build_pool(args: &Args) -> anyhow::Result<Pool> {
         prepared.push(ev);
     }
     let prepare_per_s = jsons.len() as f64 / t.elapsed().as_secs_f64();
-    let mut by_tenant: Vec<(TenantId, Vec<PreparedEvent>)> = (0..args.tenants)
+    let mut by_tenant: Vec<(TenantId, Vec<PreparedEvent>)> = (0..tenants)
         .map(|k| TenantId::new(&format!("tenant_{:02}", k + 1)).map(|t| (t, Vec::new())))
         .collect::<Result<_, _>>()?;
-    for (ev, k) in prepared.into_iter().zip(tenants) {
+    for (ev, k) in prepared.into_iter().zip(owners) {
         by_tenant[k].1.push(ev);
     }
     // A tenant the pool gave no events borrows from the first non-empty one.

@@ -2,8 +2,10 @@
 
 pub mod arg;
 pub mod bench_engine;
+pub mod bench_integrity;
 pub mod bench_query;
 pub mod gen;
 pub mod ingest;
 pub mod load;
 pub mod reindex;
+pub mod verify;
