@@ -6,7 +6,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
-use sealog_engine::merkle::audit::MerkleFault;
+use sealog_engine::merkle::audit::{MerkleFault, MerkleFaultKind};
 use sealog_engine::merkle::{InclusionProof, IntegrityError, SignedCheckpoint};
 use sealog_engine::verify::{FaultKind, VerifyReport};
 use sealog_engine::{Seq, TenantId};
@@ -121,12 +121,21 @@ async fn run(
             None
         };
         let merkle_faults = audit.as_ref().map_or(0, |a| a.faults.len());
-        let merkle = audit.and_then(|a| a.faults.into_iter().next()).map(|f| {
-            let id = engine
-                .locate_seq(&tenant, f.from_seq)
-                .and_then(|(lsn, _)| engine.indexed_id(lsn));
-            (f, id)
-        });
+        // A differing node pins the first altered event; a checkpoint only bounds it.
+        let merkle = audit
+            .and_then(|a| {
+                let precise = a
+                    .faults
+                    .iter()
+                    .position(|f| f.kind == MerkleFaultKind::NodeMismatch);
+                a.faults.into_iter().nth(precise.unwrap_or(0))
+            })
+            .map(|f| {
+                let id = engine
+                    .locate_seq(&tenant, f.from_seq)
+                    .and_then(|(lsn, _)| engine.indexed_id(lsn));
+                (f, id)
+            });
         let Some((first, last)) = engine.seqs_in_time(&tenant, from, to) else {
             return Ok(Outcome {
                 report: VerifyReport::default(),
