@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A short fuzz campaign for CI: builds every fuzz target once, writes the seed corpora,
-# then fuzzes each target for SEALOG_FUZZ_SECONDS (default 45, at most 60) seconds.
+# then fuzzes each target for SEALOG_FUZZ_SECONDS (default 30, at most 60) seconds.
 # Exits non-zero, naming the artifact, if any target crashes, times out or runs out of
 # memory. Needs only cargo and a C++ compiler (libfuzzer-sys builds libFuzzer); installs
 # cargo-fuzz if missing. See fuzz/README.md.
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 started=$SECONDS
 
-seconds=${SEALOG_FUZZ_SECONDS:-45}
+seconds=${SEALOG_FUZZ_SECONDS:-30}
 if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1 || seconds > 60)); then
     echo "run-short.sh: SEALOG_FUZZ_SECONDS must be 1..=60 (CI budget), got '$seconds'" >&2
     exit 2
