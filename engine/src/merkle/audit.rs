@@ -110,6 +110,8 @@ pub struct MerkleAuditor {
     buf_start: u64,
     node_fault: Option<MerkleFault>,
     audit: TenantAudit,
+    /// Nodes a push completed (reused).
+    emitted: Vec<Hash>,
 }
 
 impl std::fmt::Debug for MerkleAuditor {
@@ -155,6 +157,7 @@ impl MerkleAuditor {
             buf_start: 0,
             node_fault: None,
             audit: TenantAudit::default(),
+            emitted: Vec::with_capacity(64),
         })
     }
 
@@ -165,18 +168,21 @@ impl MerkleAuditor {
 
     /// Folds in the event of seq `size() + 1` by its stored hash.
     pub fn push(&mut self, seq: Seq, event_hash: &Hash) -> Result<()> {
-        let mut emitted: Vec<Hash> = Vec::with_capacity(2);
+        // One buffer for the whole audit: this runs once per event.
+        let mut emitted = std::mem::take(&mut self.emitted);
+        emitted.clear();
         if self
             .frontier
             .push(tree::leaf_hash(event_hash), |_, _, h| emitted.push(*h))
             .is_err()
         {
+            self.emitted = emitted;
             return Ok(());
         }
         self.audit.leaves += 1;
-        for h in emitted {
-            self.compare_node(seq, &h)?;
-        }
+        let compared = emitted.iter().try_for_each(|h| self.compare_node(seq, h));
+        self.emitted = emitted;
+        compared?;
         self.compare_checkpoints();
         Ok(())
     }
