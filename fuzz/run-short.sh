@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A short fuzz campaign for CI: builds every fuzz target once, writes the seed corpora,
-# then fuzzes each target for SEALOG_FUZZ_SECONDS (default 30, at most 60) seconds.
+# then fuzzes each target for SEALOG_FUZZ_SECONDS (default 20, at most 60) seconds.
 # Exits non-zero, naming the artifact, if any target crashes, times out or runs out of
 # memory. Needs only cargo and a C++ compiler (libfuzzer-sys builds libFuzzer); installs
 # cargo-fuzz if missing. See fuzz/README.md.
@@ -14,12 +14,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 started=$SECONDS
 
-seconds=${SEALOG_FUZZ_SECONDS:-30}
+seconds=${SEALOG_FUZZ_SECONDS:-20}
 if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1 || seconds > 60)); then
     echo "run-short.sh: SEALOG_FUZZ_SECONDS must be 1..=60 (CI budget), got '$seconds'" >&2
     exit 2
 fi
-targets=${SEALOG_FUZZ_TARGETS:-"frame_decode segment_recover ingest_parse"}
+targets=${SEALOG_FUZZ_TARGETS:-"frame_decode segment_recover ingest_parse export_encode"}
 
 # cargo-fuzz drives the build; the version is pinned so CI builds the same way each time.
 CARGO_FUZZ_VERSION=0.13.2
@@ -63,6 +63,7 @@ options_for() {
         frame_decode) echo "-dict=dict/segment_recover.dict" ;;
         segment_recover) echo "-dict=dict/segment_recover.dict" ;;
         ingest_parse) echo "-dict=dict/ingest_parse.dict -max_len=16384" ;;
+        export_encode) echo "-dict=dict/ingest_parse.dict -max_len=16384" ;;
         *) echo "unknown target $1" >&2; return 1 ;;
     esac
 }
@@ -72,6 +73,10 @@ summary=()
 for target in $targets; do
     opts=$(options_for "$target")
     mkdir -p "artifacts/$target" "corpus/$target"
+    # export_encode takes events: it starts from ingest_parse's seeds.
+    if [[ $target == export_encode ]]; then
+        cp -n corpus/ingest_parse/seed-* "corpus/$target/" 2>/dev/null || true
+    fi
     log="artifacts/$target.log"
     echo "== fuzzing $target for $seconds s"
     before=$(find "artifacts/$target" -type f | sort)

@@ -1,6 +1,7 @@
 """Checks every curl example of docs/API.md, and the responses shown after it, against
 server/openapi.json: path and method, query parameters, headers, request body, and each
-response's status, headers, media type and body."""
+response's status, headers, media type and body (JSON bodies; NDJSON line by line; other
+media types, such as CSV or CEF, by media type only)."""
 import json
 import re
 import shlex
@@ -182,7 +183,9 @@ def check_response(op, where, src):
     if body.strip() == "…" or not ctype.endswith("json"):
         return
     try:
-        value = json.loads(body)
+        # NDJSON is one JSON value per line; its schema shows the lines as an array.
+        value = ([json.loads(line) for line in body.splitlines() if line.strip()]
+                 if ctype == "application/x-ndjson" else json.loads(body))
     except ValueError as exc:
         problems.append(f"{where} {status}: body is not JSON: {exc}")
         return

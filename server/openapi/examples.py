@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import random
+import re
 import struct
 import uuid
 import zlib
@@ -251,7 +252,7 @@ EX = {
     "detail_405": "audit logs are immutable: an event cannot be changed or deleted once stored; to mark one as handled, POST /api/audit-logs/{id}/resolve",
     "detail_408": "the request body did not arrive within 60 s",
     "detail_413": "request body is over the limit of 1048576 bytes for this endpoint",
-    "detail_429": "too many requests; retry later",
+    "detail_429": "export rate limit: at most 10 export requests per 60 s per key; retry in 41 s",
     "detail_500": f"stored data is damaged: event {ORDER['id']} (lsn 58209, segment 3, byte 1048704) does not match its hash: the stored event was altered",
     "detail_503": "the append queue is full (4096 requests, 61203344 bytes waiting); retry later",
     "health_ok": {"status": "ok", "writes": "accepted", "version": "0.1.0", "durable_lsn": 58214,
@@ -309,3 +310,176 @@ EX.update(
         "ctx": {"le": 1000},
     }]},
 )
+
+# ---------------------------------------------------------------- exports
+# The text formats of docs/EXPORTS.md, written as engine/src/export/ writes them, for the
+# story's events (before the resolution: FLAG is unresolved, CHECKPOINT is the latest).
+EXPORTED_AT = "2026-11-21T14:10:03.118276Z"
+EXPORT_STAMP = "20261121T141003Z"
+SYSLOG_HOST = "audit-1"
+PRODUCT_VERSION = "0.1.0"
+CSV_COLUMNS = [
+    "id", "tenant_id", "seq", "created_at", "occurred_at", "event_type", "severity", "action",
+    "result", "event_description", "user_id", "user_name", "actor_type", "actor_role",
+    "session_id", "request_id", "ip_address", "user_agent", "endpoint", "http_method",
+    "table_name", "record_id", "entity_name", "old_values", "new_values", "changed_fields",
+    "symbol", "currency", "exchange", "amount", "risk_score", "compliance_status",
+    "jurisdiction", "regulatory_framework", "country_code", "flagged_keywords", "tags",
+    "audit_metadata", "error_code", "error_message", "stack_trace", "prev_hash", "hash",
+    "is_resolved", "resolved_at", "resolved_by", "resolution_notes",
+]
+SEVERITY_CEF = {"debug": 0, "info": 1, "low": 3, "medium": 5, "high": 8, "critical": 10}
+SEVERITY_SYSLOG = {"critical": 2, "high": 3, "medium": 4, "low": 5, "info": 6, "debug": 7}
+
+
+def text_of(ev, name):
+    """A field's text as the encoders see it: a string as is, anything else as RFC 8785 JSON."""
+    v = ev.get(name)
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v if isinstance(v, str) else rfc8785.dumps(v).decode()
+
+
+def blank_controls(s, also=""):
+    """C0 controls, DEL and the characters of `also` as spaces."""
+    return "".join(" " if ord(c) < 0x20 or ord(c) == 0x7F or c in also else c for c in s)
+
+
+def epoch_ms(t):
+    return us(t) // 1000
+
+
+def csv_cell(text):
+    plain = bool(re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text))
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not plain:
+        text = "'" + text
+    if any(c in text for c in ',"\r\n'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_export(events):
+    rows = [",".join(CSV_COLUMNS)]
+    for ev in events:
+        rows.append(",".join("" if text_of(ev, c) is None else csv_cell(text_of(ev, c))
+                             for c in CSV_COLUMNS))
+    return "".join(r + "\r\n" for r in rows)
+
+
+def cef_record(ev):
+    def head(s):
+        return blank_controls(s.replace("\\", "\\\\").replace("|", "\\|"))
+
+    def val(s):
+        s = s.replace("\\", "\\\\").replace("=", "\\=").replace("\n", "\\n").replace("\r", "\\r")
+        return blank_controls(s)
+
+    name = ev.get("event_description", ev["event_type"])
+    out = (f"CEF:0|sealog|sealog|{PRODUCT_VERSION}|{head(ev['event_type'])}|{head(name)}|"
+           f"{SEVERITY_CEF[ev['severity']]}|rt={epoch_ms(ev['created_at'])}")
+    if "occurred_at" in ev:
+        out += f" start={epoch_ms(ev['occurred_at'])}"
+    for key, field in [("externalId", "id"), ("cat", "table_name"), ("act", "action"),
+                       ("outcome", "result"), ("msg", "event_description"),
+                       ("suser", "user_name"), ("suid", "user_id"), ("spriv", "actor_role"),
+                       ("request", "endpoint"), ("requestMethod", "http_method"),
+                       ("requestClientApplication", "user_agent"), ("reason", "error_message")]:
+        if field in ev:
+            out += f" {key}={val(text_of(ev, field))}"
+    if "ip_address" in ev:
+        if ":" in ev["ip_address"]:
+            out += f" c6a1={ev['ip_address']} c6a1Label=Source IPv6 Address"
+        else:
+            out += f" src={ev['ip_address']}"
+    for key, field in [("cs1", "tenant_id"), ("cs2", "hash"), ("cs3", "prev_hash"),
+                       ("cs4", "record_id"), ("cs5", "compliance_status"),
+                       ("cs6", "risk_score"), ("flexString1", "symbol"),
+                       ("flexString2", "amount")]:
+        if field in ev:
+            out += f" {key}={val(text_of(ev, field))} {key}Label={field}"
+    return out + f" cn1={ev['seq']} cn1Label=seq"
+
+
+LEEF_ATTRIBUTES = [
+    ("cat", "event_type"), ("usrName", "user_name"), ("accountName", "user_id"),
+    ("src", "ip_address"), ("url", "endpoint"), ("role", "actor_role"),
+    ("resource", "record_id"), ("id", "id"), ("tenant", "tenant_id"),
+    ("createdAt", "created_at"), ("occurredAt", "occurred_at"), ("action", "action"),
+    ("result", "result"), ("msg", "event_description"), ("tableName", "table_name"),
+    ("httpMethod", "http_method"), ("userAgent", "user_agent"), ("symbol", "symbol"),
+    ("amount", "amount"), ("riskScore", "risk_score"),
+    ("complianceStatus", "compliance_status"), ("errorMessage", "error_message"),
+]
+
+
+def leef_record(ev, version="2.0"):
+    delim = "^" if version == "2.0" else "\t"
+    event_type = blank_controls(ev["event_type"]).replace("|", "/")
+    head = f"LEEF:{version}|sealog|sealog|{PRODUCT_VERSION}|{event_type}|"
+    if version == "2.0":
+        head += "^|"
+    attrs = [("devTime", ev["created_at"][:23] + "Z"),
+             ("devTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSX"),
+             ("sev", str(max(1, SEVERITY_CEF[ev["severity"]])))]
+    attrs += [(key, text_of(ev, field)) for key, field in LEEF_ATTRIBUTES if field in ev]
+    attrs += [("seq", str(ev["seq"])), ("hash", ev["hash"]), ("prevHash", ev["prev_hash"])]
+    return head + delim.join(f"{k}={blank_controls(v, delim)}" for k, v in attrs)
+
+
+def syslog_message(ev, payload="json"):
+    """One RFC 5424 message (facility 13); `<BOM>` stands for the bytes EF BB BF."""
+    msg = {"json": lambda: rfc8785.dumps(ev).decode(),
+           "cef": lambda: cef_record(ev), "leef": lambda: leef_record(ev)}[payload]()
+    msgid = "".join(c if "!" <= c <= "~" else "_" for c in ev["event_type"][:32])
+    return (f"<{13 * 8 + SEVERITY_SYSLOG[ev['severity']]}>1 {ev['created_at']} {SYSLOG_HOST} "
+            f"sealog - {msgid} [sealog@32473 id=\"{ev['id']}\" "
+            f"tenant=\"{ev['tenant_id']}\" seq=\"{ev['seq']}\" hash=\"{ev['hash']}\"] <BOM>{msg}")
+
+
+def ndjson(events):
+    return "".join(rfc8785.dumps(e).decode() + "\n" for e in events)
+
+
+SOC2_OUT = {
+    "report": {
+        "chain_verification": dict(sorted({**chain_report(1, FLAG["seq"]), "first_seq": FLAG["seq"],
+                                           "last_seq": FLAG["seq"]}.items())),
+        "checkpoint": CHECKPOINT,
+        "count": 1,
+        "document": "sealog SOC 2 audit log export",
+        "document_version": 1,
+        "filters": {"end_date": "2026-11-21", "format": "soc2", "severity": "high",
+                    "start_date": "2026-11-21"},
+        "first_seq": FLAG["seq"],
+        "generated_at": EXPORTED_AT,
+        "generator": f"sealog {PRODUCT_VERSION}",
+        "last_seq": FLAG["seq"],
+        "period": {"end": "2026-11-22T00:00:00.000000Z", "start": "2026-11-21T00:00:00.000000Z"},
+        "sort_order": "asc",
+        "tenant": TENANT,
+    },
+    "events": [FLAG],
+}
+
+EX.update(
+    export_stamp=EXPORT_STAMP,
+    export_json_out=[ORDER, CANCEL],
+    export_soc2_out=SOC2_OUT,
+    export_csv_out=csv_export([ORDER, CANCEL, FLAG]),
+    export_ndjson_out=ndjson([CANCEL, FLAG]),
+    export_cef_out=cef_record(FLAG) + "\n",
+    export_leef_out=leef_record(ORDER) + "\n",
+    export_syslog_out=syslog_message(CANCEL) + "\n",
+    export_422={"detail": [{
+        "loc": ["query", "limit"],
+        "msg": "Input should be less than or equal to 50000",
+        "type": "less_than_equal",
+        "input": "100000",
+        "ctx": {"le": 50000},
+    }]},
+)
+# As docs/API.md shows them: LF line ends, no final newline (the CSV's lines end with CRLF).
+EX.update({k + "_shown": EX[k + "_out"].replace("\r\n", "\n").rstrip("\n")
+           for k in ("export_csv", "export_ndjson", "export_cef", "export_leef", "export_syslog")})

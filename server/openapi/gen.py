@@ -464,6 +464,7 @@ def schemas():
             },
         },
         **integrity_schemas(),
+        **export_schemas(),
     }
 
 
@@ -625,6 +626,81 @@ def integrity_schemas():
     }
 
 
+def export_schemas():
+    seq_or_null = {"type": ["integer", "null"], "minimum": 1}
+    time_or_null = {"type": ["string", "null"], "format": "date-time", "pattern": TIME_PATTERN}
+    chain = verify_props(True)
+    chain.update({
+        "first_seq": {"type": "integer", "minimum": 1, "description": "The report's first_seq."},
+        "last_seq": {"type": "integer", "minimum": 1, "description": "The report's last_seq."},
+    })
+    return {
+        "Soc2Export": {
+            "description": "`format=soc2`: the report, then the events exactly as `format=json` "
+                           "sends them with the same parameters.",
+            "type": "object",
+            "required": ["report", "events"],
+            "properties": {
+                "report": REF("Soc2Report"),
+                "events": {"type": "array", "maxItems": 50000, "items": REF("Event")},
+            },
+            "additionalProperties": False,
+        },
+        "Soc2Report": {
+            "description": "Evidence for an audit period (keys in alphabetical order). It is "
+                           "computed first, over the same fixed end as the events that follow, "
+                           "so `count` is exactly the number of events.",
+            "type": "object",
+            "required": ["document", "document_version", "generator", "generated_at", "tenant",
+                         "period", "filters", "sort_order", "count", "first_seq", "last_seq",
+                         "chain_verification", "checkpoint"],
+            "properties": {
+                "chain_verification": {
+                    "anyOf": [REF("Soc2ChainVerification"), {"type": "null"}],
+                    "description": "verify-chain over the tenant's seqs first_seq..=last_seq "
+                                   "(every event in that range, matching or not, and the link "
+                                   "into it); null when there are no events."},
+                "checkpoint": {"anyOf": [REF("Checkpoint"), {"type": "null"}],
+                               "description": "The tenant's latest signed checkpoint; null "
+                                              "before the first."},
+                "count": {"type": "integer", "minimum": 0, "maximum": 50000,
+                          "description": "Events in the document."},
+                "document": {"type": "string", "const": "sealog SOC 2 audit log export"},
+                "document_version": {"type": "integer", "const": 1},
+                "filters": {"type": "object",
+                            "additionalProperties": {"anyOf": [
+                                {"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+                            "description": "Every query parameter of the request as given "
+                                           "(`tag` as an array)."},
+                "first_seq": described(seq_or_null, "Smallest seq among the events (null when none)."),
+                "generated_at": {"type": "string", "format": "date-time", "pattern": TIME_PATTERN,
+                                 "description": "When the document was made."},
+                "generator": {"type": "string", "description": "`sealog <version>`."},
+                "last_seq": described(seq_or_null, "Largest seq among the events (null when none)."),
+                "period": {
+                    "type": "object",
+                    "required": ["start", "end"],
+                    "properties": {"start": time_or_null, "end": time_or_null},
+                    "additionalProperties": False,
+                    "description": "`start_date` and `end_date` as instants (a date-only end_date "
+                                   "is the next midnight); null when open.",
+                },
+                "sort_order": {"type": "string", "enum": ["asc", "desc"]},
+                "tenant": {"type": "string", "pattern": TENANT_PATTERN},
+            },
+            "additionalProperties": False,
+        },
+        "Soc2ChainVerification": {
+            "description": "ChainReport's fields over the report's seq range, with that range.",
+            "type": "object",
+            "required": ["verified", "total_checked", "tampered_logs", "message", "intact",
+                         "broken_at_id", "broken_reason", "first_seq", "last_seq"],
+            "properties": dict(sorted(chain.items())),
+            "additionalProperties": False,
+        },
+    }
+
+
 # ---------------------------------------------------------------- parameters
 def filter_params():
     def q(name, schema, desc, **extra):
@@ -728,6 +804,7 @@ def parameters():
         },
     }
     params.update(integrity_params())
+    params.update(export_params())
     for name, p in filter_params().items():
         params["filter_" + name] = p
     for name, p in paging_params().items():
@@ -757,6 +834,43 @@ def integrity_params():
                                              "else 422; no checkpoint of that size → 404).", True),
         "ConsistencySecond": q("second", size, "The newer checkpoint's tree size (no "
                                                "checkpoint of that size → 404).", True),
+    }
+
+
+def export_params():
+    def q(name, schema, desc):
+        return {"name": name, "in": "query", "required": False, "schema": schema,
+                "description": desc}
+
+    def choice(values, default):
+        return {"type": "string", "enum": values, "default": default}
+
+    return {
+        "ExportFormat": q("format", choice(["json", "csv", "ndjson", "soc2"], "json"),
+                          "`json`: one JSON array of events (`application/json`); `ndjson`: one "
+                          "event per line (`application/x-ndjson`); `csv`: RFC 4180 with a header "
+                          "row (`text/csv; charset=utf-8`); `soc2`: `{\"report\", \"events\"}` "
+                          "(`application/json`)."),
+        "ExportLimit": q("limit", {"type": "integer", "minimum": 1, "maximum": 50000, "default": 10000},
+                         "The first `limit` matching events in `sort_order`."),
+        "ExportSortOrder": q("sort_order", choice(["asc", "desc"], "asc"),
+                             "By created_at, then seq. Oldest first by default (unlike "
+                             "`GET /api/audit-logs`)."),
+        "ExportFromSeq": q("from_seq", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                           "Only events with seq ≥ this. A client pulling continuously sends the "
+                           "last seq it received plus one, and resumes exactly where it stopped."),
+        "ExportChunkSize": q("chunk_size", {"type": "integer", "minimum": 100, "maximum": 5000,
+                                            "default": 1000},
+                             "Events read and encoded per chunk: an export holds at most three "
+                             "chunks in memory, whatever its size."),
+        "LeefVersion": q("version", choice(["1.0", "2.0"], "2.0"),
+                         "`2.0`: attributes separated by the declared `^`; `1.0`: by TAB."),
+        "SyslogFraming": q("framing", choice(["lf", "octet"], "lf"),
+                           "`lf`: each message ends with LF; `octet`: RFC 6587 octet counting "
+                           "(`LEN SP MESSAGE`, no separator), for TCP receivers."),
+        "SyslogPayload": q("payload", choice(["json", "cef", "leef"], "json"),
+                           "MSG after the BOM: the event as GET returns it (`json`), its CEF "
+                           "record (`cef`) or its LEEF 2.0 record (`leef`)."),
     }
 
 
@@ -805,7 +919,9 @@ def responses():
             "headers": std_headers(),
             "content": json_content(REF("HTTPValidationError"), EX["error_422"]),
         },
-        "TooManyRequests": detail("Rate limited: retry after `Retry-After` seconds (treat like 503).",
+        "TooManyRequests": detail("The key's export rate is used up (10 export requests per 60 s, "
+                                  "one bucket for every export endpoint; requests refused with 422 "
+                                  "count too): retry after `Retry-After` seconds.",
                                   EX["detail_429"], {"Retry-After": HDR("RetryAfter")}),
         "ServiceUnavailable": detail("The append queue is full (load shedding), or the engine "
                                      "refuses writes or is shutting down: retry after "
@@ -827,6 +943,14 @@ def headers():
                        "schema": {"type": "integer", "minimum": 0}},
         "WwwAuthenticate": {"description": "`Bearer`.", "required": True,
                             "schema": {"type": "string"}},
+        "ContentDisposition": {
+            "description": "`attachment; filename=\"audit-logs-<UTC time, YYYYMMDDTHHMMSSZ>."
+                           "<extension>\"`; the extension is `json`, `ndjson`, `csv`, "
+                           "`soc2.json`, `cef`, `leef` or `log` (syslog).",
+            "required": True,
+            "schema": {"type": "string",
+                       "pattern": '^attachment; filename="audit-logs-[0-9]{8}T[0-9]{6}Z\\.'
+                                  '(json|ndjson|csv|soc2\\.json|cef|leef|log)"$'}},
         "IdempotentReplayed": {"description": "Present (`true`) when this is the stored answer "
                                "to an earlier request with the same Idempotency-Key.",
                                "required": False, "schema": {"type": "string", "const": "true"}},
@@ -1003,6 +1127,7 @@ def paths():
                 },
             },
         },
+        **export_paths(),
         "/api/audit-logs/{id}": {
             "get": {
                 "tags": ["audit-logs"],
@@ -1129,6 +1254,122 @@ def paths():
                             "content": {"application/json": {"schema": {"type": "object"}}}},
                 },
             },
+        },
+    }
+
+
+EXPORT_COMMON = (
+    "Takes the filters of `GET /api/audit-logs` (same rules), `sort_order` (default `asc`, "
+    "oldest first) and `from_seq`; no paging. The export's end is fixed when it starts (the "
+    "last event stored then); events are read from the log in (created_at, seq) order, each "
+    "hash checked, and sent in chunks as the client reads them (chunked transfer encoding). "
+    "A damaged event found before the first bytes are sent → 500 naming it; found later, the "
+    "connection is cut before the final chunk, so the transfer is incomplete, never a short "
+    "file that looks whole. An unknown or repeated parameter (other than `tag`), or a value "
+    "out of bounds → 422. Rate limit: 10 export requests per 60 s per key, shared by every "
+    "export endpoint (the 11th → 429 with `Retry-After`). Formats and field mappings: "
+    "docs/EXPORTS.md. "
+)
+
+
+def export_op(op_id, summary, description, own, content):
+    return {
+        "tags": ["exports"],
+        "operationId": op_id,
+        "summary": summary,
+        "description": description + " " + EXPORT_COMMON + ROLE_READ,
+        "parameters": COMMON + FILTERS + [PARAM("ExportSortOrder"), PARAM("ExportFromSeq")]
+                      + [PARAM(p) for p in own],
+        "responses": {
+            "200": {"description": "The export, streamed.",
+                    "headers": std_headers({"Content-Disposition": HDR("ContentDisposition")}),
+                    "content": content},
+            **errors(401, 403, 414, 422, 429, 431, 500, 503),
+        },
+    }
+
+
+def export_paths():
+    events_ndjson = {"schema": {"type": "array", "items": REF("Event"),
+                                "description": "NDJSON: one event per line, exactly as "
+                                               "`GET /api/audit-logs/{id}` returns it, each line "
+                                               "ending with LF (shown here as an array)."}}
+
+    def text(desc, example):
+        return {"text/plain": {"schema": {"type": "string", "description": desc},
+                               "example": example}}
+
+    return {
+        "/api/audit-logs/export": {
+            "get": export_op(
+                "exportAuditLogs", "Export at most `limit` events: JSON, NDJSON, CSV or SOC 2",
+                "The first `limit` (default 10,000, at most 50,000) matching events in "
+                "`format`. JSON and NDJSON carry each event exactly as "
+                "`GET /api/audit-logs/{id}` returns it; CSV has a header row and one row per "
+                "event (CRLF; a cell that could run as a spreadsheet formula gets a leading "
+                "`'`); SOC 2 adds a report: the count, the seq range, verify-chain over that "
+                "range and the latest checkpoint.",
+                ["ExportFormat", "ExportLimit"],
+                {
+                    "application/json": {
+                        "schema": {"anyOf": [
+                            {"type": "array", "maxItems": 50000, "items": REF("Event"),
+                             "description": "`format=json` (the default)."},
+                            REF("Soc2Export"),
+                        ]},
+                        "examples": {
+                            "json": {"summary": "format=json", "value": EX["export_json_out"]},
+                            "soc2": {"summary": "format=soc2", "value": EX["export_soc2_out"]},
+                        },
+                    },
+                    "application/x-ndjson": events_ndjson,
+                    "text/csv": {"schema": {"type": "string",
+                                            "description": "`format=csv`: RFC 4180, UTF-8, a "
+                                                           "header row then one row per event, "
+                                                           "CRLF line ends."},
+                                 "example": EX["export_csv_out"]},
+                },
+            ),
+        },
+        "/api/audit-logs/export/ndjson": {
+            "get": export_op(
+                "exportAuditLogsNdjson", "Stream every matching event as NDJSON",
+                "One event per line, exactly as `GET /api/audit-logs/{id}` returns it, with no "
+                "overall limit: every hash and link can be checked from the file alone "
+                "(docs/verify_chain.py).",
+                ["ExportChunkSize"],
+                {"application/x-ndjson": events_ndjson},
+            ),
+        },
+        "/api/audit-logs/export/cef": {
+            "get": export_op(
+                "exportAuditLogsCef", "Stream every matching event as CEF",
+                "ArcSight CEF (rev. 25), one record per line (LF), no overall limit.",
+                ["ExportChunkSize"],
+                text("`CEF:0|sealog|sealog|<version>|<event_type>|<name>|<severity>|<extension>` "
+                     "per line (`text/plain; charset=utf-8`).", EX["export_cef_out"]),
+            ),
+        },
+        "/api/audit-logs/export/leef": {
+            "get": export_op(
+                "exportAuditLogsLeef", "Stream every matching event as LEEF",
+                "IBM QRadar LEEF 2.0 (default) or 1.0, one record per line (LF), no overall "
+                "limit.",
+                ["ExportChunkSize", "LeefVersion"],
+                text("`LEEF:2.0|sealog|sealog|<version>|<event_type>|^|` and `^`-separated "
+                     "attributes per line (`text/plain; charset=utf-8`).", EX["export_leef_out"]),
+            ),
+        },
+        "/api/audit-logs/export/syslog": {
+            "get": export_op(
+                "exportAuditLogsSyslog", "Stream every matching event as RFC 5424 syslog",
+                "One RFC 5424 message per event (facility, host name and enterprise number "
+                "configured on the server), no overall limit.",
+                ["ExportChunkSize", "SyslogFraming", "SyslogPayload"],
+                text("`<PRI>1 TIMESTAMP HOSTNAME sealog - MSGID [sealog@PEN id tenant seq hash] "
+                     "BOM MSG` per message (`text/plain; charset=utf-8`). The example writes "
+                     "the BOM (EF BB BF) as `<BOM>`.", EX["export_syslog_out"]),
+            ),
         },
     }
 
@@ -1270,6 +1511,8 @@ def document():
             {"name": "audit-logs", "description": "Ingest, query and resolve events."},
             {"name": "integrity", "description": "Verification, signed checkpoints and Merkle "
                                                   "proofs (docs/INTEGRITY.md)."},
+            {"name": "exports", "description": "Bulk exports, streamed: JSON, NDJSON, CSV, "
+                                               "SOC 2, CEF, LEEF, syslog (docs/EXPORTS.md)."},
             {"name": "keys", "description": "API keys (admin)."},
             {"name": "operations", "description": "Health, metrics, this document."},
         ],

@@ -31,6 +31,7 @@ mod reads;
 mod serve;
 
 pub use config::{Args, Config, LogFormat};
+pub use export::{export_offline, Endpoint as ExportEndpoint};
 
 /// Opens the data directory, serves until SIGTERM or SIGINT, then drains requests and
 /// closes the engine (which syncs everything acknowledged).
@@ -45,6 +46,49 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     runtime.block_on(run_async(config))
 }
 
+/// Opens the log, the secondary index and the transparency log of `cfg.data_dir` (the
+/// server at start, `sealog export --data-dir` offline).
+pub(crate) fn open_stores(
+    cfg: &Config,
+) -> anyhow::Result<(Arc<Engine>, Arc<SearchIndex>, Arc<Transparency>)> {
+    let storage: Arc<dyn Storage> = Arc::new(FileStorage);
+    let mut ec = EngineConfig::new(&cfg.data_dir);
+    ec.durability = cfg.durability;
+    ec.segment_bytes = cfg.segment_bytes;
+    let (engine, report) = Engine::open(ec, storage.clone()).context("opening the log")?;
+    tracing::info!(
+        data_dir = %cfg.data_dir.display(),
+        events = report.events,
+        segments = report.segments,
+        torn_tails = report.torn.len(),
+        damage = report.damage.len(),
+        elapsed_ms = report.elapsed.as_millis() as u64,
+        "log recovered"
+    );
+    for d in &report.damage {
+        tracing::error!(damage = ?d, "the log is damaged; verify names the affected events");
+    }
+    let engine = Arc::new(engine);
+    let mut sc = SearchConfig::new(&cfg.data_dir);
+    sc.commit_events = cfg.index_commit_events;
+    sc.commit_interval = cfg.index_commit_interval;
+    let search =
+        Arc::new(SearchIndex::open(engine.clone(), sc).context("opening the secondary index")?);
+    let key = match &cfg.checkpoint_key {
+        Some(path) => SigningKey::load(path, &cfg.log_name),
+        None => SigningKey::load_or_create(&cfg.data_dir.join("keys"), &cfg.log_name),
+    }
+    .context("loading the checkpoint signing key")?;
+    tracing::info!(vkey = %key.verifier(), "checkpoint signing key loaded");
+    let mut tc = TransparencyConfig::new(&cfg.data_dir);
+    tc.checkpoint_interval = cfg.checkpoint_interval;
+    let transparency = Arc::new(
+        Transparency::open(engine.clone(), storage, tc, key)
+            .context("opening the Merkle trees and checkpoints")?,
+    );
+    Ok((engine, search, transparency))
+}
+
 async fn run_async(config: Config) -> anyhow::Result<()> {
     if config.durability != sealog_engine::Durability::Sync {
         tracing::warn!(durability = %config.durability, "durability is not `sync`: a 201 may be sent before the event is on disk; a crash can lose acknowledged events");
@@ -57,52 +101,19 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         None => None,
     };
     let cfg = config.clone();
-    let (engine, search, transparency, idem, keys) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let storage: Arc<dyn Storage> = Arc::new(FileStorage);
-        let mut ec = EngineConfig::new(&cfg.data_dir);
-        ec.durability = cfg.durability;
-        ec.segment_bytes = cfg.segment_bytes;
-        let (engine, report) = Engine::open(ec, storage.clone()).context("opening the log")?;
-        tracing::info!(
-            data_dir = %cfg.data_dir.display(),
-            events = report.events,
-            segments = report.segments,
-            torn_tails = report.torn.len(),
-            damage = report.damage.len(),
-            elapsed_ms = report.elapsed.as_millis() as u64,
-            "log recovered"
-        );
-        for d in &report.damage {
-            tracing::error!(damage = ?d, "the log is damaged; verify names the affected events");
-        }
-        let engine = Arc::new(engine);
-        let mut sc = SearchConfig::new(&cfg.data_dir);
-        sc.commit_events = cfg.index_commit_events;
-        sc.commit_interval = cfg.index_commit_interval;
-        let search =
-            Arc::new(SearchIndex::open(engine.clone(), sc).context("opening the secondary index")?);
-        let key = match &cfg.checkpoint_key {
-            Some(path) => SigningKey::load(path, &cfg.log_name),
-            None => SigningKey::load_or_create(&cfg.data_dir.join("keys"), &cfg.log_name),
-        }
-        .context("loading the checkpoint signing key")?;
-        tracing::info!(vkey = %key.verifier(), "checkpoint signing key loaded");
-        let mut tc = TransparencyConfig::new(&cfg.data_dir);
-        tc.checkpoint_interval = cfg.checkpoint_interval;
-        let transparency = Arc::new(
-            Transparency::open(engine.clone(), storage, tc, key)
-                .context("opening the Merkle trees and checkpoints")?,
-        );
-        let idem =
-            idempotency::Idempotency::open(&cfg.data_dir, &engine, cfg.idempotency_retention);
-        let env_token = std::env::var("SEALOG_ADMIN_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty());
-        let keys = keys::KeyStore::open(&cfg.data_dir, env_token.as_deref())?;
-        Ok((engine, search, transparency, idem, keys))
-    })
-    .await
-    .context("startup task")??;
+    let (engine, search, transparency, idem, keys) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let (engine, search, transparency) = open_stores(&cfg)?;
+            let idem =
+                idempotency::Idempotency::open(&cfg.data_dir, &engine, cfg.idempotency_retention);
+            let env_token = std::env::var("SEALOG_ADMIN_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty());
+            let keys = keys::KeyStore::open(&cfg.data_dir, env_token.as_deref())?;
+            Ok((engine, search, transparency, idem, keys))
+        })
+        .await
+        .context("startup task")??;
     let app = Arc::new(app::App {
         engine: engine.clone(),
         search: search.clone(),

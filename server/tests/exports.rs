@@ -285,6 +285,7 @@ fn every_format_passes_an_independent_parser_with_hostile_values() {
 
     // CEF: header fields and every labelled extension.
     let r = get(&s, &keys[0], "/api/audit-logs/export/cef?chunk_size=100");
+    let cef_body = r.body.clone();
     let recs = parse(&py, dir.path(), "cef", &r.body);
     assert_eq!(recs.len(), n);
     for rec in &recs {
@@ -443,6 +444,28 @@ fn every_format_passes_an_independent_parser_with_hostile_values() {
     let resolved: Vec<_> = stored.iter().filter(|e| e["is_resolved"] == true).collect();
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0]["id"], resolved_id.as_str());
+
+    // Offline (`sealog export --data-dir` runs this function): the same bytes.
+    let mut s = s;
+    assert!(s.stop().success());
+    let config = sealog_server::Config::load(<sealog_server::Args as clap::Parser>::parse_from([
+        std::ffi::OsStr::new("sealogd"),
+        std::ffi::OsStr::new("--data-dir"),
+        dir.path().join("data").as_os_str(),
+    ]))
+    .unwrap();
+    let mut offline = Vec::new();
+    let n = sealog_server::export_offline(
+        &config,
+        sealog_server::ExportEndpoint::Cef,
+        "chunk_size=100",
+        T,
+        &mut offline,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(n as usize, stored.len());
+    assert_eq!(offline, cef_body);
 }
 
 #[test]

@@ -38,6 +38,8 @@ enum Command {
     /// Verify offline, with no server: a data directory, an export, or a proof.
     /// Exit status: 0 intact, 1 damage or tampering found, 2 usage or I/O error.
     Verify(cmd::verify::Args),
+    /// Export events to a file: from a data directory (no server) or from sealogd.
+    Export(cmd::export::Args),
     /// Bulk-load an NDJSON file of events into sealogd (batched, resumable).
     Ingest(cmd::ingest::Args),
     /// HTTP load generator: realistic events (and queries) against sealogd.
@@ -54,6 +56,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::GenEvents(args) => cmd::gen::run(args),
         Command::BenchEngine(args) => cmd::bench_engine::run(args),
+        Command::Export(args) => cmd::export::run(args),
         Command::BenchQuery(args) => cmd::bench_query::run(args),
         Command::BenchIntegrity(args) => cmd::bench_integrity::run(args),
         Command::Reindex(args) => cmd::reindex::run(args),

@@ -25,7 +25,7 @@ pub(crate) mod fields;
 pub mod jcs;
 pub mod json;
 mod keys;
-mod prepared;
+pub(crate) mod prepared;
 mod reader;
 mod returned;
 mod rules;

@@ -9,8 +9,10 @@
 //! tenant, seq, hash, prev_hash and a few trading fields go to labelled custom fields,
 //! each with its label. docs/EXPORTS.md has the full mapping.
 
+use std::io::Write as _;
 use std::net::IpAddr;
 
+use super::escape::{table, write_escaped, Action, Table};
 use super::members::{Column, Members};
 use super::text::{cut_chars, severity_cef};
 use super::{whole, Encoder, ExportEvent, PRODUCT, PRODUCT_VERSION};
@@ -97,12 +99,16 @@ pub(crate) fn write_cef(
     out.push(b'|');
     header(&cut_chars(&name, CEF_NAME_CHARS_MAX), out);
     out.push(b'|');
-    out.extend_from_slice(severity_cef(&severity).to_string().as_bytes());
-    out.push(b'|');
-    out.extend_from_slice(format!("rt={}", ev.created_at_us.div_euclid(1000)).as_bytes());
+    // Writing to a Vec cannot fail.
+    let _ = write!(
+        out,
+        "{}|rt={}",
+        severity_cef(&severity),
+        ev.created_at_us.div_euclid(1000)
+    );
     if let Some(t) = m.text(Column::OccurredAt) {
         if let Ok(us) = parse_rfc3339_us(&t) {
-            out.extend_from_slice(format!(" start={}", us.div_euclid(1000)).as_bytes());
+            let _ = write!(out, " start={}", us.div_euclid(1000));
         }
     }
     for (key, col, max) in STANDARD {
@@ -119,7 +125,7 @@ pub(crate) fn write_cef(
             _ => pair("src", &ip, out),
         }
     }
-    let hash = hex::encode(ev.hash);
+    let hash = super::text::hash_hex(ev.hash);
     for (key, label, col) in CUSTOM {
         let value = match col {
             Column::Hash => Some(hash.as_str().into()),
@@ -127,23 +133,26 @@ pub(crate) fn write_cef(
         };
         if let Some(v) = value {
             pair(key, &cut_chars(&v, CEF_EXTENSION_CHARS_MAX), out);
-            pair(&format!("{key}Label"), label, out);
+            let _ = write!(out, " {key}Label={label}");
         }
     }
-    pair("cn1", &ev.seq.to_string(), out);
-    pair("cn1Label", "seq", out);
+    let _ = write!(out, " cn1={} cn1Label=seq", ev.seq);
     Ok(())
 }
 
-/// A header field: `\` and `|` escaped, line breaks and other controls as spaces.
+/// Header fields: `\` and `|` escaped, line breaks and other controls as spaces.
+const HEADER: Table = table(&[(b'\\', Action::Backslash), (b'|', Action::Backslash)]);
+/// Extension values: `\` and `=` escaped, LF and CR named, other controls as spaces.
+const EXTENSION: Table = table(&[
+    (b'\\', Action::Backslash),
+    (b'=', Action::Backslash),
+    (b'\n', Action::Named),
+    (b'\r', Action::Named),
+]);
+
+/// A header field.
 fn header(text: &str, out: &mut Vec<u8>) {
-    for b in text.bytes() {
-        match b {
-            b'\\' | b'|' => out.extend_from_slice(&[b'\\', b]),
-            c if c < 0x20 || c == 0x7f => out.push(b' '),
-            c => out.push(c),
-        }
-    }
+    write_escaped(text.as_bytes(), &HEADER, out);
 }
 
 /// ` key=value` with the value escaped for the extension.
@@ -151,13 +160,5 @@ fn pair(key: &str, value: &str, out: &mut Vec<u8>) {
     out.push(b' ');
     out.extend_from_slice(key.as_bytes());
     out.push(b'=');
-    for b in value.bytes() {
-        match b {
-            b'\\' | b'=' => out.extend_from_slice(&[b'\\', b]),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            c if c < 0x20 || c == 0x7f => out.push(b' '),
-            c => out.push(c),
-        }
-    }
+    write_escaped(value.as_bytes(), &EXTENSION, out);
 }

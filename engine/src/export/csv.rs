@@ -55,7 +55,7 @@ fn cell<'a>(
 ) -> Result<Option<Cow<'a, str>>, BodyError> {
     let overlay = ev.overlay;
     Ok(match col {
-        Column::Hash => Some(Cow::Owned(hex::encode(ev.hash))),
+        Column::Hash => Some(Cow::Owned(super::text::hash_hex(ev.hash))),
         Column::IsResolved => Some(Cow::Borrowed(if overlay.is_some() {
             "true"
         } else {
@@ -80,28 +80,26 @@ fn cell<'a>(
 
 /// One cell: defused, then quoted if it must be.
 fn write_cell(text: &str, out: &mut Vec<u8>) {
-    let defuse = matches!(
-        text.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    ) && !is_plain_number(text);
-    let quote = text
-        .bytes()
-        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
+    let b = text.as_bytes();
+    let defuse = matches!(b.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
+        && !is_plain_number(text);
+    let quote = b.iter().any(|c| matches!(c, b',' | b'"' | b'\r' | b'\n'));
     if quote {
         out.push(b'"');
     }
     if defuse {
         out.push(b'\'');
     }
-    if quote {
-        for part in text.split('"').enumerate() {
-            if part.0 > 0 {
-                out.extend_from_slice(b"\"\"");
-            }
-            out.extend_from_slice(part.1.as_bytes());
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(text.as_bytes());
+    if !quote {
+        out.extend_from_slice(b);
+        return;
     }
+    let mut rest = b;
+    while let Some(at) = memchr::memchr(b'"', rest) {
+        out.extend_from_slice(&rest[..=at]);
+        out.push(b'"');
+        rest = &rest[at + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
 }

@@ -10,6 +10,7 @@
 //! key for (devTime with devTimeFormat, cat, sev 1–10, usrName, accountName, src, url,
 //! role, resource); the rest use sealog's own keys (docs/EXPORTS.md).
 
+use super::escape::{table, write_escaped, Action, Table};
 use super::members::{Column, Members};
 use super::text::severity_leef;
 use super::{whole, Encoder, ExportEvent, PRODUCT, PRODUCT_VERSION};
@@ -101,6 +102,10 @@ pub(crate) fn write_leef(
     if version == LeefVersion::V2 {
         out.extend_from_slice(b"^|");
     }
+    let values = match version {
+        LeefVersion::V1 => &VALUES_V1,
+        LeefVersion::V2 => &VALUES_V2,
+    };
     let mut first = true;
     let mut attr = |key: &str, value: &str, out: &mut Vec<u8>| {
         if !first {
@@ -109,13 +114,7 @@ pub(crate) fn write_leef(
         first = false;
         out.extend_from_slice(key.as_bytes());
         out.push(b'=');
-        for b in value.bytes() {
-            out.push(if b == d || b < 0x20 || b == 0x7f {
-                b' '
-            } else {
-                b
-            });
-        }
+        write_escaped(value.as_bytes(), values, out);
     };
     let mut dev_time = Vec::with_capacity(32);
     super::text::rfc3339_us(ev.created_at_us, &mut dev_time);
@@ -131,19 +130,19 @@ pub(crate) fn write_leef(
         }
     }
     attr("seq", &ev.seq.to_string(), out);
-    attr("hash", &hex::encode(ev.hash), out);
+    attr("hash", &super::text::hash_hex(ev.hash), out);
     if let Some(prev) = m.text(Column::PrevHash) {
         attr("prevHash", &prev, out);
     }
 }
 
-/// A header field: `|` as `/`, control characters as spaces.
+/// Header fields: `|` as `/`, control characters as spaces.
+const HEADER: Table = table(&[(b'|', Action::Slash)]);
+/// Attribute values: the delimiter and control characters as spaces (TAB is one).
+const VALUES_V1: Table = table(&[]);
+const VALUES_V2: Table = table(&[(b'^', Action::Space)]);
+
+/// A header field.
 fn header(text: &str, out: &mut Vec<u8>) {
-    for b in text.bytes() {
-        out.push(match b {
-            b'|' => b'/',
-            c if c < 0x20 || c == 0x7f => b' ',
-            c => c,
-        });
-    }
+    write_escaped(text.as_bytes(), &HEADER, out);
 }

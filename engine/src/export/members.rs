@@ -31,6 +31,7 @@ macro_rules! columns {
 
             /// The column of a field name.
             pub fn of(name: &str) -> Option<Column> {
+                // A string match dispatches on the length, then compares.
                 match name { $($name => Some(Column::$variant),)* _ => None }
             }
         }

@@ -12,6 +12,7 @@
 mod cef;
 mod csv;
 mod cursor;
+mod escape;
 mod json;
 mod leef;
 mod members;

@@ -197,7 +197,7 @@ impl SyslogEncoder {
         out.extend_from_slice(format!(" [sealog@{}", self.options.enterprise).as_bytes());
         let id = m.text(Column::Id).unwrap_or_default();
         let seq = ev.seq.to_string();
-        let hash = hex::encode(ev.hash);
+        let hash = super::text::hash_hex(ev.hash);
         let truncated = truncated.map(|n| n.to_string());
         let params = [
             ("id", Some(id.as_ref())),

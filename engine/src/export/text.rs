@@ -92,3 +92,11 @@ pub fn is_plain_number(text: &str) -> bool {
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     all_digits(int) && frac.is_none_or(all_digits)
 }
+
+/// The hash as lowercase hex.
+pub fn hash_hex(hash: &[u8; 32]) -> String {
+    let mut out = Vec::with_capacity(64);
+    crate::event::prepared::write_hex(hash, &mut out);
+    // Hex digits are ASCII.
+    String::from_utf8(out).unwrap_or_default()
+}

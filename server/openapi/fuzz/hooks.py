@@ -1,9 +1,9 @@
 """schemathesis hooks for sealog: SCHEMATHESIS_HOOKS=hooks (with this folder on PYTHONPATH).
 
-They cover what a JSON Schema cannot say: NDJSON bodies, Idempotency-Key reuse, opaque
-cursors, a `q` with a word in it, end_date not before start_date (in the query, and in the
-body of POST /api/audit-logs/verify), and consistency's first not above second. Negative
-cases are left alone."""
+They cover what a JSON Schema cannot say: NDJSON bodies (sent, and exported), Idempotency-Key
+reuse, opaque cursors, a `q` with a word in it, end_date not before start_date (in the query,
+and in the body of POST /api/audit-logs/verify), and consistency's first not above second.
+Negative cases are left alone."""
 import datetime as dt
 import json
 import re
@@ -19,6 +19,13 @@ def ndjson(ctx, value):
     # openapi.json describes the NDJSON batch as an array of events: one line per event.
     items = value if isinstance(value, list) else [value]
     return "".join(json.dumps(v) + "\n" for v in items).encode()
+
+
+@schemathesis.deserializer("application/x-ndjson")
+def ndjson_lines(ctx, response):
+    # openapi.json describes NDJSON exports as an array of events: one per line.
+    text = response.content.decode("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def _bound(text, end):

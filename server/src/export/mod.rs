@@ -5,11 +5,13 @@
 //! rate limit, parses the request, builds the SOC 2 report, and streams
 //! ([`stream`]). docs/EXPORTS.md is the user's view.
 
+mod offline;
 mod params;
 mod rate;
 mod soc2;
 mod stream;
 
+pub use offline::export_offline;
 pub use params::{Endpoint, ExportRequest, Format};
 pub use rate::ExportRate;
 
@@ -22,6 +24,9 @@ use sealog_engine::export::{
     CefEncoder, CsvEncoder, Encoder, ExportCursor, JsonArrayEncoder, LeefEncoder, NdjsonEncoder,
     Soc2Encoder, SyslogEncoder, SyslogOptions,
 };
+
+use sealog_engine::merkle::Transparency;
+use sealog_engine::search::SearchIndex;
 
 use crate::app::{AppState, Caller, Need};
 use crate::error::ApiError;
@@ -88,22 +93,44 @@ async fn export(
                 crate::limits::EXPORT_RATE_WINDOW.as_secs()
             ),
         })?;
-    let request = params::parse(req.uri().query(), endpoint, tenant)?;
+    let request = params::parse(
+        req.uri().query(),
+        endpoint,
+        tenant,
+        Some(crate::limits::EXPORT_LIMIT_MAX),
+    )?;
     let (format, chunk) = (request.format, request.chunk);
     let app2 = app.clone();
-    let (cursor, encoder) = tokio::task::spawn_blocking(move || open(&app2, request))
-        .await
-        .map_err(|e| ApiError::Internal(format!("export task failed: {e}")))??;
+    let (cursor, encoder) = tokio::task::spawn_blocking(move || {
+        let stores = Stores {
+            search: &app2.search,
+            transparency: &app2.transparency,
+            syslog: &app2.config.syslog,
+        };
+        open(&stores, request)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("export task failed: {e}")))??;
     let filename = format!("audit-logs-{}.{}", file_stamp(), format.extension());
     stream::respond(cursor, encoder, chunk, format.content_type(), filename).await
 }
 
+/// What an export reads from.
+pub struct Stores<'a> {
+    /// The index (and through it the log).
+    pub search: &'a SearchIndex,
+    /// Checkpoints, for the SOC 2 report.
+    pub transparency: &'a Transparency,
+    /// Syslog settings.
+    pub syslog: &'a SyslogOptions,
+}
+
 /// The cursor and the encoder of a request (the SOC 2 report is computed here).
-fn open(
-    app: &AppState,
+pub fn open(
+    stores: &Stores<'_>,
     request: ExportRequest,
 ) -> Result<(ExportCursor, Box<dyn Encoder>), ApiError> {
-    let mut cursor = ExportCursor::open(&app.search, request.spec.clone())?;
+    let mut cursor = ExportCursor::open(stores.search, request.spec.clone())?;
     let encoder: Box<dyn Encoder> = match request.format {
         Format::Csv => Box::new(CsvEncoder),
         Format::Json => Box::new(JsonArrayEncoder::default()),
@@ -113,13 +140,13 @@ fn open(
         Format::Syslog(framing, payload) => Box::new(SyslogEncoder::new(SyslogOptions {
             framing,
             payload,
-            ..app.config.syslog.clone()
+            ..stores.syslog.clone()
         })),
         Format::Soc2 => {
-            let (report, until) = soc2::report(app, &request, cursor.end_lsn())?;
+            let (report, until) = soc2::report(stores, &request, cursor.end_lsn())?;
             let mut spec = request.spec;
             spec.until = Some(until);
-            cursor = ExportCursor::open(&app.search, spec)?;
+            cursor = ExportCursor::open(stores.search, spec)?;
             Box::new(Soc2Encoder::new(report))
         }
     };

@@ -10,7 +10,6 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::limits::{
     EXPORT_CHUNK_DEFAULT, EXPORT_CHUNK_MAX, EXPORT_CHUNK_MIN, EXPORT_LIMIT_DEFAULT,
-    EXPORT_LIMIT_MAX,
 };
 use crate::reads::{enum_error, Params, FILTER_PARAMS};
 
@@ -98,10 +97,13 @@ pub struct ExportRequest {
 }
 
 /// Parses the query string of `endpoint` for `tenant`; every problem is reported.
+/// `limit_max` bounds the limited endpoint's `limit` (offline exports have none, and
+/// then no default limit either).
 pub fn parse(
     query: Option<&str>,
     endpoint: Endpoint,
     tenant: TenantId,
+    limit_max: Option<u64>,
 ) -> Result<ExportRequest, ApiError> {
     let own = endpoint.own_params();
     let (params, mut errors) = Params::parse_known(query, |k| {
@@ -158,14 +160,20 @@ pub fn parse(
         .int("from_seq", 1, i64::MAX as u64, &mut errors)
         .map(Seq);
     let (limit, chunk) = match endpoint {
-        Endpoint::Limited => (
-            Some(
-                params
-                    .int("limit", 1, EXPORT_LIMIT_MAX, &mut errors)
-                    .unwrap_or(EXPORT_LIMIT_DEFAULT),
+        Endpoint::Limited => match limit_max {
+            Some(max) => (
+                Some(
+                    params
+                        .int("limit", 1, max, &mut errors)
+                        .unwrap_or(EXPORT_LIMIT_DEFAULT),
+                ),
+                EXPORT_CHUNK_DEFAULT,
             ),
-            EXPORT_CHUNK_DEFAULT,
-        ),
+            None => (
+                params.int("limit", 1, u64::MAX, &mut errors),
+                EXPORT_CHUNK_DEFAULT,
+            ),
+        },
         _ => (
             None,
             params

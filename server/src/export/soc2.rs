@@ -9,7 +9,7 @@ use sealog_engine::{Lsn, Seq};
 use serde_json::{json, Value};
 
 use super::params::{given_json, ExportRequest};
-use crate::app::AppState;
+use super::Stores;
 use crate::error::ApiError;
 use crate::integrity::{checkpoint_json, verification_json, Outcome};
 
@@ -34,13 +34,13 @@ impl Encoder for Census {
 /// The report, and the LSN bound the events that follow it must keep to (so they are
 /// the ones it counted).
 pub fn report(
-    app: &AppState,
+    stores: &Stores<'_>,
     request: &ExportRequest,
     until: Lsn,
 ) -> Result<(Soc2Report, Lsn), ApiError> {
     let mut spec = request.spec.clone();
     spec.until = Some(until);
-    let mut cursor = ExportCursor::open(&app.search, spec)?;
+    let mut cursor = ExportCursor::open(stores.search, spec)?;
     let mut census = Census::default();
     let mut sink = Vec::new();
     while !cursor.next_chunk(usize::MAX, &mut census, &mut sink)?.done {}
@@ -48,7 +48,10 @@ pub fn report(
     let verification = match census.seqs {
         None => Value::Null,
         Some((lo, hi)) => {
-            let report = app.engine.verify_tenant(tenant, Seq(lo), Seq(hi), true);
+            let report = stores
+                .search
+                .engine()
+                .verify_tenant(tenant, Seq(lo), Seq(hi), true);
             let mut v = verification_json(
                 Outcome {
                     report,
@@ -63,7 +66,7 @@ pub fn report(
             v
         }
     };
-    let checkpoint = app
+    let checkpoint = stores
         .transparency
         .latest_checkpoint(tenant)
         .map_err(|e| ApiError::Internal(format!("reading the latest checkpoint: {e:?}")))?

@@ -4,6 +4,7 @@ pub mod arg;
 pub mod bench_engine;
 pub mod bench_integrity;
 pub mod bench_query;
+pub mod export;
 pub mod gen;
 pub mod ingest;
 pub mod load;

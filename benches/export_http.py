@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""HTTP export throughput and sealogd's memory while exporting.
+
+    python3 benches/export_http.py [--events 1000000] [--runs 3] [--bin target/release]
+
+Starts a release sealogd on a fresh data dir (SEALOG_BENCH_DIR or /tmp), loads EVENTS
+realistic events (`sealog gen-events --with-text | sealog ingest`), then exports the
+whole tenant over loopback with `curl -o /dev/null` in each format, RUNS times each,
+sampling sealogd's RSS (VmRSS) every 20 ms during every export. Prints the median
+events/s per format and the largest RSS growth over the RSS before the exports; the
+last line holds the figures as key=value pairs.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+TOKEN = "bench-export-token-0123456789"
+FORMATS = {
+    "ndjson": "/api/audit-logs/export/ndjson?chunk_size=5000",
+    "cef": "/api/audit-logs/export/cef?chunk_size=5000",
+    "leef": "/api/audit-logs/export/leef?chunk_size=5000",
+    "syslog": "/api/audit-logs/export/syslog?chunk_size=5000",
+    "csv": "/api/audit-logs/export?format=csv&limit=50000",
+}
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def api(url, path, body=None):
+    req = urllib.request.Request(url + path, data=body, headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--bin", default="target/release")
+    ap.add_argument("--port", type=int, default=18097)
+    a = ap.parse_args()
+    parent = os.environ.get("SEALOG_BENCH_DIR", tempfile.gettempdir())
+    work = tempfile.mkdtemp(prefix="sealog-export-", dir=parent)
+    url = f"http://127.0.0.1:{a.port}"
+    env = dict(os.environ, SEALOG_ADMIN_TOKEN=TOKEN)
+    server = subprocess.Popen([f"{a.bin}/sealogd", "--data-dir", f"{work}/data", "--listen", f"127.0.0.1:{a.port}"],
+                              env=env, stderr=open(f"{work}/sealogd.log", "w"))
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(url + "/healthz").read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        t = time.time()
+        gen = subprocess.Popen([f"{a.bin}/sealog", "gen-events", "--count", str(a.events), "--with-text"], stdout=subprocess.PIPE)
+        subprocess.run([f"{a.bin}/sealog", "ingest", "-", "--url", url, "--token", TOKEN, "--batch", "5000"],
+                       stdin=gen.stdout, check=True, stdout=subprocess.DEVNULL)
+        gen.wait()
+        print(f"loaded {a.events} events in {time.time() - t:.1f} s", file=sys.stderr)
+        time.sleep(2)  # let the indexer and checkpointer settle
+        base = rss_kib(server.pid)
+        peak = base
+        figures = {}
+        for name, path in FORMATS.items():
+            # A fresh key per format: the export rate limit is 10 requests a minute per key.
+            token = api(url, "/api/keys", json.dumps({"name": f"bench-{name}", "role": "auditor", "tenant": "*"}).encode())["token"]
+            expected = min(a.events, 50_000) if "limit=" in path else a.events
+            rates = []
+            for _ in range(a.runs):
+                done = threading.Event()
+                peaks = [base]
+
+                def sample():
+                    while not done.is_set():
+                        peaks.append(rss_kib(server.pid))
+                        time.sleep(0.02)
+
+                sampler = threading.Thread(target=sample)
+                sampler.start()
+                out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total} %{size_download}",
+                                      "-H", "Authorization: Bearer " + token, url + path], capture_output=True, text=True, check=True).stdout
+                done.set()
+                sampler.join()
+                code, secs, size = out.split()
+                if code != "200":
+                    sys.exit(f"{name}: HTTP {code}")
+                rates.append(expected / float(secs))
+                peak = max(peak, max(peaks))
+                print(f"{name}: {expected} events, {int(size) / 1048576:.0f} MiB in {float(secs):.2f} s = {expected / float(secs):,.0f} events/s, rss peak {max(peaks) / 1024:.0f} MiB",
+                      file=sys.stderr)
+            figures[f"{name}_events_per_s"] = round(statistics.median(rates))
+        figures["rss_base_mib"] = round(base / 1024)
+        figures["rss_growth_mib"] = round((peak - base) / 1024)
+        figures["events"] = a.events
+        print(" ".join(f"{k}={v}" for k, v in figures.items()))
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

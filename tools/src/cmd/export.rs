@@ -1,0 +1,202 @@
+//! `sealog export`: an export to a file, from a data directory with no server
+//! (`--data-dir`, the server's own encoders and request rules, sealogd stopped) or from
+//! a running sealogd (`--url`, streamed, with a progress bar). `--param` takes any
+//! parameter of the HTTP endpoint (filters, `sort_order`, `from_seq`, `limit`,
+//! `version`, `framing`, `payload`, `chunk_size`), checked the same way.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Empty};
+use hyper::Method;
+use hyper_util::rt::TokioIo;
+use sealog_server::ExportEndpoint;
+
+use crate::client::Endpoint;
+
+/// Options of `sealog export`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Read this data directory directly (sealogd must not be running on it).
+    #[arg(long, conflicts_with = "url")]
+    data_dir: Option<PathBuf>,
+    /// Or ask this sealogd (`http://host:port`).
+    #[arg(long, requires = "token")]
+    url: Option<String>,
+    /// API token (auditor or admin) for --url.
+    #[arg(long, env = "SEALOG_TOKEN")]
+    token: Option<String>,
+    /// csv, json, ndjson, soc2, cef, leef or syslog.
+    #[arg(long, default_value = "ndjson")]
+    format: String,
+    /// The tenant.
+    #[arg(long, default_value = "default", value_parser = super::arg::tenant)]
+    tenant: String,
+    /// An endpoint parameter as KEY=VALUE (repeatable): severity=high, tag=x,
+    /// start_date=2026-01-01, from_seq=1001, version=1.0, framing=octet, …
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    params: Vec<String>,
+    /// Write here instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+/// Runs the export.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let (endpoint, path, mut pairs) = match args.format.as_str() {
+        "csv" | "json" | "soc2" => (
+            ExportEndpoint::Limited,
+            "/api/audit-logs/export",
+            vec![("format".to_owned(), args.format.clone())],
+        ),
+        "ndjson" => (
+            ExportEndpoint::Ndjson,
+            "/api/audit-logs/export/ndjson",
+            vec![],
+        ),
+        "cef" => (ExportEndpoint::Cef, "/api/audit-logs/export/cef", vec![]),
+        "leef" => (ExportEndpoint::Leef, "/api/audit-logs/export/leef", vec![]),
+        "syslog" => (
+            ExportEndpoint::Syslog,
+            "/api/audit-logs/export/syslog",
+            vec![],
+        ),
+        other => bail!("--format {other:?}: expected csv, json, ndjson, soc2, cef, leef or syslog"),
+    };
+    for p in &args.params {
+        let Some((k, v)) = p.split_once('=') else {
+            bail!("--param {p:?}: expected KEY=VALUE");
+        };
+        pairs.push((k.to_owned(), v.to_owned()));
+    }
+    let query = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let started = Instant::now();
+    let bar = indicatif::ProgressBar::new_spinner();
+    let (events, bytes) = match (&args.data_dir, &args.url) {
+        (Some(dir), _) => {
+            let config = sealog_server::Config::load(sealog_server::Args::parse_from([
+                std::ffi::OsStr::new("sealogd"),
+                std::ffi::OsStr::new("--data-dir"),
+                dir.as_os_str(),
+            ]))?;
+            let mut progress = |n: u64| bar.set_message(format!("{n} events"));
+            let n = sealog_server::export_offline(
+                &config,
+                endpoint,
+                &query,
+                &args.tenant,
+                &mut out,
+                &mut progress,
+            )?;
+            (Some(n), None)
+        }
+        (None, Some(url)) => {
+            let token = args.token.as_deref().unwrap_or_default();
+            let target = format!("{path}?{query}");
+            let bytes = remote(url, token, &args.tenant, &target, &mut out, &bar)?;
+            (None, Some(bytes))
+        }
+        (None, None) => bail!("give --data-dir DIR or --url URL --token TOKEN"),
+    };
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let mut line = format!("export_s={secs:.3}");
+    if let Some(n) = events {
+        line += &format!(" events={n} events_per_s={:.0}", n as f64 / secs.max(1e-9));
+    }
+    if let Some(b) = bytes {
+        line += &format!(
+            " bytes={b} mib_per_s={:.1}",
+            b as f64 / secs.max(1e-9) / 1048576.0
+        );
+    }
+    eprintln!("{line}");
+    Ok(())
+}
+
+/// Streams one export from sealogd into `out`; returns the bytes received.
+fn remote(
+    url: &str,
+    token: &str,
+    tenant: &str,
+    target: &str,
+    out: &mut dyn Write,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<u64> {
+    let endpoint = Arc::new(Endpoint::parse(url, token)?);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(endpoint.socket())
+            .await
+            .with_context(|| format!("connecting to {}", endpoint.authority()))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .context("HTTP handshake")?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let req = endpoint
+            .request(Method::GET, target)
+            .header("X-Tenant-Id", tenant)
+            .body(Empty::<Bytes>::new())
+            .context("building the request")?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .context("sending the request")?;
+        let status = resp.status();
+        let mut body = resp.into_body();
+        if !status.is_success() {
+            let text = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            bail!(
+                "sealogd answered {status}: {}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+        let mut bytes = 0u64;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.context("the export stopped before its end")?;
+            if let Ok(data) = frame.into_data() {
+                out.write_all(&data).context("writing the export")?;
+                bytes += data.len() as u64;
+                bar.set_message(format!("{:.1} MiB", bytes as f64 / 1048576.0));
+            }
+        }
+        out.flush().context("writing the export")?;
+        Ok(bytes)
+    })
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
