@@ -681,3 +681,62 @@ fn restart_mid_stream_loses_nothing_and_keeps_order() {
     assert_eq!(hook["failed_deliveries"], 0);
     assert_eq!(s.stop().code(), Some(0));
 }
+
+#[test]
+fn a_webhook_failing_for_too_long_is_deactivated_and_resumes_when_reactivated() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = receiver(Mode::Always(503));
+    let s = start(dir.path(), "webhook-deactivate-after-s = 1\n");
+    let hook = create(
+        &s,
+        "acme",
+        json!({"webhook_url": rx.url(), "max_retries": 20, "retry_backoff_seconds": 1}),
+    );
+    let id = hook["id"].as_str().unwrap();
+    let path = format!("/api/audit-logs/webhooks/{id}");
+    append(&s, "acme", &["a.b", "a.c"]);
+    wait_for("the deactivation", &s, || {
+        admin_as(&s, "acme", "GET", &path, "").json()["is_active"] == false
+    });
+    let h = admin_as(&s, "acme", "GET", &path, "").json();
+    assert!(
+        h["deactivated_reason"]
+            .as_str()
+            .unwrap()
+            .contains("webhook-deactivate-after-s"),
+        "{h}"
+    );
+    assert!(s.log_text().contains("webhook deactivated"));
+    assert_eq!(
+        admin_as(
+            &s,
+            "acme",
+            "GET",
+            "/api/audit-logs/webhooks?is_active=false",
+            ""
+        )
+        .json()["total"],
+        1
+    );
+    assert!(rx.ok_hits().is_empty());
+
+    rx.set(Mode::Ok);
+    let r = admin_as(&s, "acme", "PATCH", &path, r#"{"is_active":true}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["deactivated_reason"], Value::Null);
+    wait_for("delivery after reactivation", &s, || rx.events().len() == 2);
+    let seqs: Vec<u64> = rx
+        .events()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2]);
+    let r = admin_as(
+        &s,
+        "acme",
+        "PATCH",
+        &path,
+        r#"{"is_active":"yes","secret_key":"x"}"#,
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+}

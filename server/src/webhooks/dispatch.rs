@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use super::client::Outcome;
 use super::deliveries::{Attempt, AttemptStatus};
 use super::registry::{Hook, Webhooks};
+use super::store::WebhookRecord;
 use crate::limits::{
     WEBHOOK_BACKOFF_MAX_UNITS, WEBHOOK_BATCH_BYTES_MAX, WEBHOOK_IDLE_CURSOR_SAVE_INTERVAL,
 };
@@ -44,6 +45,9 @@ pub async fn run(wh: Arc<Webhooks>, hook: Arc<Hook>, mut stop: watch::Receiver<b
             return;
         }
         let active = hook.def.read().is_active;
+        // Read before the cursor: a replay in between makes this batch's
+        // acknowledgement leave the cursor alone.
+        let generation = hook.generation.load(Ordering::SeqCst);
         let cursor = hook.progress.lock().cursor_lsn;
         let end = visible.borrow_and_update().0;
         if !active || cursor >= end {
@@ -62,7 +66,6 @@ pub async fn run(wh: Arc<Webhooks>, hook: Arc<Hook>, mut stop: watch::Receiver<b
                 _ = stop.changed() => continue,
             }
         }
-        let generation = hook.generation.load(Ordering::SeqCst);
         let batch = match collect(&wh.engine, &hook, cursor, batch_max).await {
             Some(b) => b,
             None => {
@@ -168,47 +171,19 @@ async fn deliver(
 ) {
     let delivery_id = uuid::Uuid::now_v7().to_string();
     let webhook_id = hook.def.read().id.clone();
-    let mut body = Vec::with_capacity(batch.events.len() + 128);
-    body.extend_from_slice(
-        format!(r#"{{"webhook_id":"{webhook_id}","delivery_id":"{delivery_id}","events":["#)
-            .as_bytes(),
-    );
-    body.extend_from_slice(&batch.events);
-    body.extend_from_slice(b"]}");
-    let body = Bytes::from(body);
+    let body = payload(&webhook_id, &delivery_id, &batch.events);
     hook.pending_since_us
         .store(batch.first_created_us.max(1), Ordering::Relaxed);
     let mut attempt: u64 = 0;
     loop {
         attempt += 1;
-        let (url, secret, max_retries, backoff_s, active) = {
-            let d = hook.def.read();
-            (
-                d.webhook_url.clone(),
-                d.secret_key.clone(),
-                d.max_retries,
-                d.retry_backoff_seconds,
-                d.is_active,
-            )
-        };
-        if !active || *stop.borrow() {
+        let def = hook.def.read().clone();
+        if !def.is_active || *stop.borrow() {
             hook.pending_since_us.store(0, Ordering::Relaxed);
             return;
         }
-        let t = now_us() / 1_000_000;
-        let headers = vec![
-            ("content-type", "application/json".to_owned()),
-            (
-                "user-agent",
-                concat!("sealog/", env!("CARGO_PKG_VERSION")).to_owned(),
-            ),
-            ("x-sealog-signature", super::sign::header(&secret, t, &body)),
-            ("x-sealog-delivery-id", delivery_id.clone()),
-            ("x-sealog-webhook-id", webhook_id.clone()),
-            ("x-sealog-attempt", attempt.to_string()),
-        ];
         let started = Instant::now();
-        let outcome = wh.client.post(&url, headers, body.clone()).await;
+        let outcome = send(wh, &def, &delivery_id, attempt, &body).await;
         let mut record = Attempt {
             delivery_id: delivery_id.clone(),
             attempt,
@@ -235,9 +210,9 @@ async fn deliver(
             } => (status, error, retry_after, true),
             Outcome::Fail { status, error } => (status, error, None, false),
         };
+        let again = retryable && attempt <= def.max_retries;
         record.http_status = status;
         record.error = Some(error);
-        let again = retryable && attempt <= max_retries;
         record.status = if again {
             AttemptStatus::Retrying
         } else {
@@ -249,13 +224,53 @@ async fn deliver(
             finish(wh, hook, &batch, generation, false);
             return;
         }
-        let wait = backoff(wh.config.backoff_unit, backoff_s, attempt)
+        let wait = backoff(wh.config.backoff_unit, def.retry_backoff_seconds, attempt)
             .max(retry_after.unwrap_or_default());
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             _ = stop.changed() => {}
         }
     }
+}
+
+/// `{"webhook_id","delivery_id","events":[…]}`.
+fn payload(webhook_id: &str, delivery_id: &str, events: &[u8]) -> Bytes {
+    let mut body = Vec::with_capacity(events.len() + 128);
+    body.extend_from_slice(
+        format!(r#"{{"webhook_id":"{webhook_id}","delivery_id":"{delivery_id}","events":["#)
+            .as_bytes(),
+    );
+    body.extend_from_slice(events);
+    body.extend_from_slice(b"]}");
+    Bytes::from(body)
+}
+
+/// One signed attempt of `body`.
+async fn send(
+    wh: &Webhooks,
+    def: &WebhookRecord,
+    delivery_id: &str,
+    attempt: u64,
+    body: &Bytes,
+) -> Outcome {
+    let t = now_us() / 1_000_000;
+    let headers = vec![
+        ("content-type", "application/json".to_owned()),
+        (
+            "user-agent",
+            concat!("sealog/", env!("CARGO_PKG_VERSION")).to_owned(),
+        ),
+        (
+            "x-sealog-signature",
+            super::sign::header(&def.secret_key, t, body),
+        ),
+        ("x-sealog-delivery-id", delivery_id.to_owned()),
+        ("x-sealog-webhook-id", def.id.clone()),
+        ("x-sealog-attempt", attempt.to_string()),
+    ];
+    wh.client
+        .post(&def.webhook_url, headers, body.clone())
+        .await
 }
 
 /// The wait before retry number `attempt` (1-based): `base × 2^(attempt-1)` units,
