@@ -126,7 +126,9 @@ impl Webhooks {
             config.timeout,
         );
         let mut hooks = BTreeMap::new();
-        for def in store.load_defs()? {
+        let defs = store.load_defs()?;
+        store.remove_orphans(&defs);
+        for def in defs {
             let progress = match store.load_progress(&def.id)? {
                 Some(p) => p,
                 None => HookProgress {

@@ -141,6 +141,24 @@ impl Store {
         write_private(&self.state_path(id), &serde_json::to_vec(p)?)
     }
 
+    /// Removes state files of webhooks that no longer exist (a delete racing with a
+    /// dispatcher's last save can leave one) and temp files of interrupted writes.
+    pub fn remove_orphans(&self, known: &[WebhookRecord]) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let orphan = match name.strip_suffix(".state") {
+                Some(id) => !known.iter().any(|d| d.id == id),
+                None => name.ends_with(".tmp"),
+            };
+            if orphan {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Removes a deleted webhook's state file.
     pub fn remove_progress(&self, id: &str) {
         let _ = std::fs::remove_file(self.state_path(id));
