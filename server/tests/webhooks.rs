@@ -37,6 +37,7 @@ struct Hit {
     body: Value,
     raw: Vec<u8>,
     status: u16,
+    at: Instant,
 }
 
 struct Receiver {
@@ -183,6 +184,7 @@ async fn answer(
         body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
         raw,
         status,
+        at: Instant::now(),
     });
     Ok(resp
         .status(status)
@@ -190,20 +192,30 @@ async fn answer(
         .unwrap())
 }
 
-/// Starts sealogd on `dir` with the webhook settings the tests use.
+/// Starts sealogd on `dir` with the webhook settings the tests use; `extra_config`
+/// lines replace the base ones with the same key.
 fn start(dir: &Path, extra_config: &str) -> Server {
     std::fs::write(dir.join("ca.pem"), &cert().1).unwrap();
+    let ca = format!(
+        "webhook-ca-file = {:?}",
+        dir.join("ca.pem").display().to_string()
+    );
+    let base = [
+        "webhook-allow-cidrs = [\"127.0.0.1/32\"]",
+        &ca,
+        "webhook-batch-delay-ms = 20",
+        "webhook-backoff-unit-ms = 10",
+        "webhook-timeout-ms = 1000",
+    ];
+    let key = |line: &str| line.split('=').next().unwrap().trim().to_owned();
+    let extra_keys: Vec<String> = extra_config.lines().map(key).collect();
+    let mut text: Vec<&str> = base
+        .into_iter()
+        .filter(|l| !extra_keys.contains(&key(l)))
+        .collect();
+    text.extend(extra_config.lines());
     let config = dir.join("sealogd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "webhook-allow-cidrs = [\"127.0.0.1/32\"]\nwebhook-ca-file = {:?}\n\
-             webhook-batch-delay-ms = 20\nwebhook-backoff-unit-ms = 10\n\
-             webhook-timeout-ms = 1000\n{extra_config}",
-            dir.join("ca.pem").display().to_string()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, text.join("\n")).unwrap();
     Server::start_in(dir, &["--config", config.to_str().unwrap()])
 }
 
@@ -739,4 +751,84 @@ fn a_webhook_failing_for_too_long_is_deactivated_and_resumes_when_reactivated() 
         r#"{"is_active":"yes","secret_key":"x"}"#,
     );
     assert_eq!(r.status, 422, "{}", r.text());
+}
+
+/// Throughput and latency figures (not run by default: `cargo test -p sealog-server
+/// --test webhooks -- --ignored --nocapture`). Prints events/s delivered to one fast
+/// receiver while ingest runs flat out, and the 201 → receiver latency at ~1,000
+/// events/s.
+#[test]
+#[ignore]
+fn figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = receiver(Mode::Ok);
+    let s = start(
+        dir.path(),
+        "webhook-batch-events = 500\nwebhook-batch-delay-ms = 0\ndurability = \"none\"\n",
+    );
+    create(&s, "acme", json!({"webhook_url": rx.url()}));
+    let n = 100_000;
+    let chunk: Vec<String> = common::events(7, 1000);
+    let body = format!("[{}]", chunk.join(","));
+    let t0 = Instant::now();
+    for _ in 0..n / 1000 {
+        let r = admin_as(&s, "acme", "POST", "/api/audit-logs/batch", &body);
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let ingest = t0.elapsed();
+    let count = || {
+        rx.hits
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| h.body["events"].as_array().map_or(0, Vec::len))
+            .sum::<usize>()
+    };
+    while count() < n {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let all = t0.elapsed();
+    eprintln!(
+        "sustained: {n} events ingested in {:.2} s ({:.0}/s); all delivered after {:.2} s ({:.0}/s), {} deliveries",
+        ingest.as_secs_f64(), n as f64 / ingest.as_secs_f64(), all.as_secs_f64(),
+        n as f64 / all.as_secs_f64(), rx.ok_hits().len()
+    );
+    // Latency at ~1,000 events/s: one event per request, paced.
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let before = rx.events().len();
+    let t1 = Instant::now();
+    for i in 0..2000 {
+        let tag = format!("lat-{i}");
+        let r = admin_as(
+            &s,
+            "acme",
+            "POST",
+            "/api/audit-logs",
+            &json!({"event_type": "lat.test", "event_description": tag}).to_string(),
+        );
+        assert_eq!(r.status, 201);
+        sent.lock().unwrap().insert(tag, Instant::now());
+        let due = t1 + Duration::from_millis(i as u64 + 1);
+        if let Some(d) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(d);
+        }
+    }
+    wait_for("the paced events", &s, || {
+        rx.events().len() >= before + 2000
+    });
+    let sent = sent.lock().unwrap().clone();
+    let mut lat: Vec<f64> = Vec::new();
+    for hit in rx.ok_hits() {
+        for e in hit.body["events"].as_array().unwrap() {
+            if let Some(t) = e["event_description"].as_str().and_then(|d| sent.get(d)) {
+                lat.push(hit.at.saturating_duration_since(*t).as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    lat.sort_by(f64::total_cmp);
+    let q = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
+    eprintln!(
+        "latency at {:.0} events/s (batch delay 0): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} events",
+        2000.0 / t1.elapsed().as_secs_f64(), q(0.5), q(0.99), q(1.0), lat.len()
+    );
 }
