@@ -1,24 +1,21 @@
-//! The HTTPS client deliveries use: hyper's HTTP/1.1 connection over tokio-rustls,
-//! one connection per attempt, to an address resolved and checked against the SSRF
-//! rules just before (the connection goes to that very address, so a DNS answer
-//! cannot change between check and connect). Redirects are never followed: a 3xx is
-//! a failed attempt that is not retried.
+//! The HTTPS client deliveries use: hyper's HTTP/1.1 connection over tokio-rustls
+//! (`conn.rs`), to an address resolved and checked against the SSRF rules just before
+//! every attempt. A new connection goes to that very address (so a DNS answer cannot
+//! change between check and connect); a kept-alive one is reused only while the check
+//! yields its address. Redirects are never followed: a 3xx is a failed attempt that is
+//! not retried.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue, Request, StatusCode, Uri};
+use axum::http::{header, Request, StatusCode, Uri};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
+use http_body_util::Full;
 use tokio_rustls::TlsConnector;
 
+use super::conn::Conn;
 use super::ssrf::{refusal, Cidr};
-use crate::limits::{WEBHOOK_RESPONSE_BYTES_MAX, WEBHOOK_RETRY_AFTER_MAX_S};
 
 /// A parsed webhook URL.
 #[derive(Debug, Clone)]
@@ -191,9 +188,12 @@ impl Client {
         }
     }
 
-    /// POSTs `body` with `headers` to `url`, within the timeout.
+    /// POSTs `body` with `headers` to `url`, within the timeout, reusing the
+    /// connection in `slot` when it goes to the address just checked (and leaving
+    /// there the connection to reuse next time, if any).
     pub async fn post(
         &self,
+        slot: &mut Option<Conn>,
         url: &str,
         headers: Vec<(&'static str, String)>,
         body: Bytes,
@@ -201,24 +201,30 @@ impl Client {
         let target = match Target::parse(url, self.allow_http) {
             Ok(t) => t,
             Err(error) => {
+                *slot = None;
                 return Outcome::Fail {
                     status: None,
                     error,
-                }
+                };
             }
         };
-        match tokio::time::timeout(self.timeout, self.attempt(&target, headers, body)).await {
+        let attempt = self.attempt(slot, &target, headers, body);
+        match tokio::time::timeout(self.timeout, attempt).await {
             Ok(outcome) => outcome,
-            Err(_) => Outcome::Retry {
-                status: None,
-                error: format!("timed out after {} ms", self.timeout.as_millis()),
-                retry_after: None,
-            },
+            Err(_) => {
+                *slot = None;
+                Outcome::Retry {
+                    status: None,
+                    error: format!("timed out after {} ms", self.timeout.as_millis()),
+                    retry_after: None,
+                }
+            }
         }
     }
 
     async fn attempt(
         &self,
+        slot: &mut Option<Conn>,
         t: &Target,
         headers: Vec<(&'static str, String)>,
         body: Bytes,
@@ -226,57 +232,48 @@ impl Client {
         let addr = match t.resolve(&self.allow).await {
             Ok(a) => a,
             Err(Unreachable::Refused(error)) => {
+                *slot = None;
                 return Outcome::Fail {
                     status: None,
                     error,
-                }
+                };
             }
             Err(Unreachable::Unresolved(error)) => return retry(error),
         };
-        let tcp = match TcpStream::connect(addr).await {
-            Ok(s) => s,
-            Err(e) => return retry(format!("connecting to {addr}: {e}")),
+        let origin = format!(
+            "{}://{}",
+            if t.https { "https" } else { "http" },
+            t.authority
+        );
+        let request = || {
+            let mut req = Request::post(t.path.as_str()).header(header::HOST, t.authority.as_str());
+            for (k, v) in &headers {
+                req = req.header(*k, v.as_str());
+            }
+            req.body(Full::new(body.clone()))
         };
-        let _ = tcp.set_nodelay(true);
-        if !t.https {
-            return self.exchange(tcp, t, headers, body).await;
-        }
-        let name = match ServerName::try_from(t.host.clone()) {
-            Ok(n) => n,
-            Err(e) => {
-                return Outcome::Fail {
-                    status: None,
-                    error: format!("bad TLS server name: {e}"),
+        // A kept-alive connection the receiver closed meanwhile fails at once: then
+        // the attempt goes on with a new connection.
+        if let Some(conn) = slot
+            .as_mut()
+            .filter(|c| c.addr == addr && c.origin == origin && c.reusable())
+        {
+            if let Ok(req) = request() {
+                if let Ok(answer) = conn.send(req).await {
+                    if !conn.reusable() {
+                        *slot = None;
+                    }
+                    return classify(answer.status, answer.retry_after);
                 }
             }
-        };
-        match self.tls.connect(name, tcp).await {
-            Ok(tls) => self.exchange(tls, t, headers, body).await,
-            Err(e) => retry(format!("TLS handshake with {addr}: {e}")),
         }
-    }
-
-    async fn exchange<S>(
-        &self,
-        io: S,
-        t: &Target,
-        headers: Vec<(&'static str, String)>,
-        body: Bytes,
-    ) -> Outcome
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(io)).await
-        {
-            Ok(x) => x,
-            Err(e) => return retry(format!("HTTP handshake: {e}")),
+        *slot = None;
+        let tls = t.https.then_some(&self.tls);
+        let mut conn = match Conn::open(addr, origin, &t.host, tls).await {
+            Ok(c) => c,
+            Err(e) => return retry(e),
         };
-        let conn = tokio::spawn(conn);
-        let mut req = Request::post(t.path.as_str()).header(header::HOST, t.authority.as_str());
-        for (k, v) in headers {
-            req = req.header(k, v);
-        }
-        let req = match req.body(Full::new(body)) {
+        let req = match request() {
             Ok(r) => r,
             Err(e) => {
                 return Outcome::Fail {
@@ -285,27 +282,15 @@ impl Client {
                 }
             }
         };
-        let resp = match sender.send_request(req).await {
-            Ok(r) => r,
-            Err(e) => {
-                conn.abort();
-                return retry(format!("sending the request: {e}"));
+        match conn.send(req).await {
+            Ok(answer) => {
+                if conn.reusable() {
+                    *slot = Some(conn);
+                }
+                classify(answer.status, answer.retry_after)
             }
-        };
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(WEBHOOK_RETRY_AFTER_MAX_S)));
-        // Read a bounded part of the body so a keep-alive receiver is not cut mid-write;
-        // its content is not used.
-        let _ = http_body_util::Limited::new(resp.into_body(), WEBHOOK_RESPONSE_BYTES_MAX)
-            .collect()
-            .await;
-        conn.abort();
-        classify(status, retry_after)
+            Err(e) => retry(e),
+        }
     }
 }
 

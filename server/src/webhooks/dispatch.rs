@@ -16,6 +16,7 @@ use sealog_engine::{Engine, Lsn};
 use tokio::sync::watch;
 
 use super::client::Outcome;
+use super::conn::Conn;
 use super::deliveries::{Attempt, AttemptStatus};
 use super::registry::{Hook, Webhooks};
 use super::store::WebhookRecord;
@@ -40,6 +41,7 @@ struct Batch {
 pub async fn run(wh: Arc<Webhooks>, hook: Arc<Hook>, mut stop: watch::Receiver<bool>) {
     let mut visible = wh.engine.subscribe();
     let mut idle_saved = Instant::now();
+    let mut conn: Option<Conn> = None;
     loop {
         if *stop.borrow() {
             return;
@@ -88,7 +90,7 @@ pub async fn run(wh: Arc<Webhooks>, hook: Arc<Hook>, mut stop: watch::Receiver<b
             }
             continue;
         }
-        deliver(&wh, &hook, batch, generation, &mut stop).await;
+        deliver(&wh, &hook, batch, generation, &mut stop, &mut conn).await;
         idle_saved = Instant::now();
     }
 }
@@ -168,6 +170,7 @@ async fn deliver(
     batch: Batch,
     generation: u64,
     stop: &mut watch::Receiver<bool>,
+    conn: &mut Option<Conn>,
 ) {
     let delivery_id = uuid::Uuid::now_v7().to_string();
     let webhook_id = hook.def.read().id.clone();
@@ -183,7 +186,7 @@ async fn deliver(
             return;
         }
         let started = Instant::now();
-        let outcome = send(wh, &def, &delivery_id, attempt, &body).await;
+        let outcome = send(wh, conn, &def, &delivery_id, attempt, &body).await;
         let mut record = Attempt {
             delivery_id: delivery_id.clone(),
             attempt,
@@ -248,6 +251,7 @@ fn payload(webhook_id: &str, delivery_id: &str, events: &[u8]) -> Bytes {
 /// One signed attempt of `body`.
 async fn send(
     wh: &Webhooks,
+    conn: &mut Option<Conn>,
     def: &WebhookRecord,
     delivery_id: &str,
     attempt: u64,
@@ -269,7 +273,7 @@ async fn send(
         ("x-sealog-attempt", attempt.to_string()),
     ];
     wh.client
-        .post(&def.webhook_url, headers, body.clone())
+        .post(conn, &def.webhook_url, headers, body.clone())
         .await
 }
 

@@ -7,6 +7,7 @@
 mod api;
 mod client;
 mod config;
+mod conn;
 mod deliveries;
 mod dispatch;
 mod fields;
