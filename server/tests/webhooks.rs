@@ -642,7 +642,7 @@ fn retries_dead_letters_timeouts_and_redirects_are_recorded() {
 }
 
 #[test]
-fn restart_mid_stream_loses_nothing_and_keeps_order() {
+fn restart_mid_stream_loses_nothing_keeps_order_and_rechecks_the_address() {
     let dir = tempfile::tempdir().unwrap();
     let rx = receiver(Mode::Slow(Duration::from_millis(40)));
     let extra = "webhook-batch-events = 10\n";
@@ -692,6 +692,23 @@ fn restart_mid_stream_loses_nothing_and_keeps_order() {
     .json();
     assert_eq!(hook["failed_deliveries"], 0);
     assert_eq!(s.stop().code(), Some(0));
+
+    // The address is checked again at delivery: without the allow-list, 127.0.0.1 is
+    // refused (dead-lettered, not retried) and the receiver gets nothing more.
+    let s = start(dir.path(), "webhook-allow-cidrs = []\n");
+    let before = rx.hits().len();
+    append(&s, "acme", &["a.b"]);
+    wait_for("the refusal", &s, || {
+        !deliveries(&s, "acme", &id).is_empty()
+    });
+    let d = deliveries(&s, "acme", &id);
+    assert_eq!(
+        (d.len(), &d[0]["status"]),
+        (1, &json!("dead_lettered")),
+        "{d:?}"
+    );
+    assert!(d[0]["error"].as_str().unwrap().contains("SSRF"), "{d:?}");
+    assert_eq!(rx.hits().len(), before);
 }
 
 #[test]
