@@ -205,7 +205,7 @@ fn start(dir: &Path, extra_config: &str) -> Server {
         &ca,
         "webhook-batch-delay-ms = 20",
         "webhook-backoff-unit-ms = 10",
-        "webhook-timeout-ms = 1000",
+        "webhook-timeout-ms = 3000",
     ];
     let key = |line: &str| line.split('=').next().unwrap().trim().to_owned();
     let extra_keys: Vec<String> = extra_config.lines().map(key).collect();

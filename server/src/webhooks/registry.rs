@@ -63,10 +63,9 @@ impl Hook {
         let secret = if reveal {
             d.secret_key.clone()
         } else {
-            format!(
-                "********{}",
-                &d.secret_key[d.secret_key.len().saturating_sub(4)..]
-            )
+            let n = d.secret_key.chars().count();
+            let tail: String = d.secret_key.chars().skip(n.saturating_sub(4)).collect();
+            format!("********{tail}")
         };
         json!({
             "id": d.id, "user_id": d.user_id, "webhook_url": d.webhook_url,
