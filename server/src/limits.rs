@@ -93,6 +93,9 @@ pub const WEBHOOK_BATCH_EVENTS_MAX: u64 = 10_000;
 pub const WEBHOOK_BATCH_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Delivery attempts kept per webhook for `GET …/deliveries` (in memory, newest first).
 pub const WEBHOOK_DELIVERIES_KEPT: usize = 1_000;
+/// Dead letters kept per webhook, in memory and in `<id>.dead` (so a restart still
+/// shows which seqs to replay).
+pub const WEBHOOK_DEAD_LETTERS_KEPT: usize = 100;
 /// Bytes of a receiver's response body read (the rest is dropped with the connection).
 pub const WEBHOOK_RESPONSE_BYTES_MAX: usize = 64 * 1024;
 /// Characters of an error message kept in a delivery record.

@@ -709,6 +709,20 @@ fn restart_mid_stream_loses_nothing_keeps_order_and_rechecks_the_address() {
     );
     assert!(d[0]["error"].as_str().unwrap().contains("SSRF"), "{d:?}");
     assert_eq!(rx.hits().len(), before);
+
+    // Dead letters survive a restart (other attempts are kept in memory only).
+    let mut s = s;
+    assert_eq!(s.stop().code(), Some(0));
+    let s = start(dir.path(), "webhook-allow-cidrs = []\n");
+    let again = deliveries(&s, "acme", &id);
+    assert_eq!(again, d);
+    assert_eq!(
+        (
+            again[0]["first_seq"].as_u64(),
+            again[0]["last_seq"].as_u64()
+        ),
+        (Some(151), Some(151))
+    );
 }
 
 #[test]

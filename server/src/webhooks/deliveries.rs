@@ -1,15 +1,18 @@
 //! The record of delivery attempts a webhook keeps for `GET …/deliveries`: the last
-//! `WEBHOOK_DELIVERIES_KEPT` attempts, in memory (a restart starts an empty record;
-//! the counters `failed_deliveries` and `last_delivery_at` are persisted).
+//! `WEBHOOK_DELIVERIES_KEPT` attempts, in memory, and the last
+//! `WEBHOOK_DEAD_LETTERS_KEPT` dead letters, also saved (`<id>.dead`) so a restart
+//! still shows which seqs to replay.
 
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::limits::{WEBHOOK_DELIVERIES_KEPT, WEBHOOK_ERROR_CHARS_MAX};
+use crate::limits::{WEBHOOK_DEAD_LETTERS_KEPT, WEBHOOK_DELIVERIES_KEPT, WEBHOOK_ERROR_CHARS_MAX};
 
 /// What came of one attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AttemptStatus {
     /// The receiver answered 2xx: the batch is acknowledged.
     Delivered,
@@ -30,7 +33,7 @@ impl AttemptStatus {
 }
 
 /// One attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attempt {
     /// The batch's delivery id (the same on every attempt of a batch).
     pub delivery_id: String,
@@ -76,15 +79,35 @@ impl Attempt {
 #[derive(Debug, Default)]
 pub struct Attempts {
     ring: VecDeque<Attempt>,
+    /// Dead letters, oldest first.
+    dead: VecDeque<Attempt>,
 }
 
 impl Attempts {
+    /// The saved dead letters, at start (oldest first).
+    pub fn restore(&mut self, dead: Vec<Attempt>) {
+        for a in dead {
+            self.push(a);
+        }
+    }
+
+    /// Dead letters to save, oldest first.
+    pub fn dead_letters(&self) -> Vec<Attempt> {
+        self.dead.iter().cloned().collect()
+    }
+
     /// Records an attempt (the oldest one goes when full).
     pub fn push(&mut self, mut a: Attempt) {
         if let Some(e) = &mut a.error {
             if e.chars().count() > WEBHOOK_ERROR_CHARS_MAX {
                 *e = e.chars().take(WEBHOOK_ERROR_CHARS_MAX).collect();
             }
+        }
+        if a.status == AttemptStatus::DeadLettered {
+            if self.dead.len() == WEBHOOK_DEAD_LETTERS_KEPT {
+                self.dead.pop_front();
+            }
+            self.dead.push_back(a.clone());
         }
         if self.ring.len() == WEBHOOK_DELIVERIES_KEPT {
             self.ring.pop_back();

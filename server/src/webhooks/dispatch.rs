@@ -224,6 +224,7 @@ async fn deliver(
         hook.attempts.lock().push(record);
         note_failure(wh, hook);
         if !again {
+            wh.save_dead_letters(hook);
             finish(wh, hook, &batch, generation, false);
             return;
         }

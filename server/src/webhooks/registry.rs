@@ -135,7 +135,10 @@ impl Webhooks {
                     ..Default::default()
                 },
             };
-            hooks.insert(def.id.clone(), Hook::new(def, progress));
+            let (id, dead) = (def.id.clone(), store.load_dead(&def.id));
+            let hook = Hook::new(def, progress);
+            hook.attempts.lock().restore(dead);
+            hooks.insert(id, hook);
         }
         Ok(Webhooks {
             store,
@@ -206,6 +209,16 @@ impl Webhooks {
         let _g = hook.save.lock();
         let (id, p) = (hook.def.read().id.clone(), hook.progress.lock().clone());
         tokio::task::block_in_place(|| self.store.save_progress(&id, &p))
+    }
+
+    /// Saves a webhook's dead letters.
+    pub(super) fn save_dead_letters(&self, hook: &Hook) {
+        let _g = hook.save.lock();
+        let id = hook.def.read().id.clone();
+        let dead = hook.attempts.lock().dead_letters();
+        if let Err(e) = tokio::task::block_in_place(|| self.store.save_dead(&id, &dead)) {
+            tracing::warn!(webhook_id = %id, error = %format!("{e:#}"), "could not save the dead letters");
+        }
     }
 
     /// Creates a webhook delivering events appended from now on.

@@ -7,13 +7,17 @@
 //!   and its counters, rewritten the same way after every acknowledged or
 //!   dead-lettered delivery, so a restart resumes right after it.
 //!
-//! Delivery attempts (`GET …/deliveries`) are kept in memory only.
+//! - `<id>.dead` (mode 0600): the webhook's last dead letters, rewritten the same way
+//!   after each new one.
+//!
+//! Other delivery attempts (`GET …/deliveries`) are kept in memory only.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use super::deliveries::Attempt;
 use crate::keys::write_private;
 
 /// One webhook's definition.
@@ -97,6 +101,28 @@ impl Store {
         self.dir.join(format!("{id}.state"))
     }
 
+    fn dead_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.dead"))
+    }
+
+    /// A webhook's saved dead letters (none when the file is missing or unreadable:
+    /// they are informational; the counters are in `<id>.state`).
+    pub fn load_dead(&self, id: &str) -> Vec<Attempt> {
+        let path = self.dead_path(id);
+        let Ok(bytes) = std::fs::read(&path) else {
+            return Vec::new();
+        };
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            tracing::warn!(path = %path.display(), error = %e, "unreadable dead-letter file ignored");
+            Vec::new()
+        })
+    }
+
+    /// Saves a webhook's dead letters.
+    pub fn save_dead(&self, id: &str, dead: &[Attempt]) -> anyhow::Result<()> {
+        write_private(&self.dead_path(id), &serde_json::to_vec(dead)?)
+    }
+
     /// Every stored definition.
     pub fn load_defs(&self) -> anyhow::Result<Vec<WebhookRecord>> {
         let path = self.defs_path();
@@ -149,7 +175,10 @@ impl Store {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let orphan = match name.strip_suffix(".state") {
+            let stem = name
+                .strip_suffix(".state")
+                .or_else(|| name.strip_suffix(".dead"));
+            let orphan = match stem {
                 Some(id) => !known.iter().any(|d| d.id == id),
                 None => name.ends_with(".tmp"),
             };
@@ -159,8 +188,9 @@ impl Store {
         }
     }
 
-    /// Removes a deleted webhook's state file.
+    /// Removes a deleted webhook's state and dead-letter files.
     pub fn remove_progress(&self, id: &str) {
         let _ = std::fs::remove_file(self.state_path(id));
+        let _ = std::fs::remove_file(self.dead_path(id));
     }
 }
