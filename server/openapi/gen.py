@@ -1058,7 +1058,8 @@ def webhook_paths():
         },
         "/api/audit-logs/webhooks/{id}/deliveries": {
             "get": op("listWebhookDeliveries", "Recent delivery attempts, newest first",
-                      "The last 1,000 attempts since sealogd started.", one,
+                      "The last 1,000 attempts since sealogd started, and the last 100 dead "
+                      "letters (kept across restarts).", one,
                       {"200": ok("The attempts.", REF("WebhookDeliveryList")),
                        **errors(401, 403, 404, 422)}),
         },
