@@ -419,6 +419,11 @@ fn delivers_signed_filtered_events_in_order_to_their_tenant_only() {
     );
     assert_eq!(&r.json(), one);
 
+    let r = admin_as(&s, "acme", "GET", "/api/audit-logs/webhooks/%FF", "");
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (404, Some("application/json"))
+    );
     // Tenant isolation: invisible to other tenants' admins.
     let other_admin = auth(&s.key("admin", "other"));
     for (path, method) in [

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -28,9 +29,16 @@ fn internal(e: anyhow::Error) -> ApiError {
     ApiError::Internal(format!("could not save the webhooks: {e:#}"))
 }
 
+/// The `{id}` path segment; one that does not decode (bad percent-encoding) names
+/// no webhook.
+type Id = Result<Path<String>, PathRejection>;
+
 /// The caller's webhook `id` (404 if it is another tenant's or unknown).
-fn find(app: &AppState, caller: &Caller, id: &str) -> Result<Arc<Hook>, ApiError> {
+fn find(app: &AppState, caller: &Caller, id: &Id) -> Result<Arc<Hook>, ApiError> {
     let tenant = caller.authorize(Need::Admin)?;
+    let Ok(Path(id)) = id else {
+        return Err(ApiError::NotFound("webhook not found".into()));
+    };
     app.webhooks
         .get(tenant.as_str(), id)
         .ok_or_else(|| not_found(id))
@@ -72,7 +80,7 @@ pub async fn list(
 pub async fn get_one(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    id: Id,
 ) -> Result<Response, ApiError> {
     let hook = find(&app, &caller, &id)?;
     Ok(Json(hook.to_json(false)).into_response())
@@ -154,7 +162,7 @@ pub async fn create(
 pub async fn update(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    id: Id,
     req: Request,
 ) -> Result<Response, ApiError> {
     let hook = find(&app, &caller, &id)?;
@@ -211,9 +219,9 @@ pub async fn update(
 pub async fn delete(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    id: Id,
 ) -> Result<Response, ApiError> {
-    find(&app, &caller, &id)?;
+    let id = find(&app, &caller, &id)?.def.read().id.clone();
     app.webhooks.delete(&id).map_err(internal)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -222,7 +230,7 @@ pub async fn delete(
 pub async fn deliveries(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    id: Id,
 ) -> Result<Response, ApiError> {
     let hook = find(&app, &caller, &id)?;
     let list = hook.attempts.lock().to_json();
@@ -235,7 +243,7 @@ pub async fn deliveries(
 pub async fn replay(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    id: Id,
     req: Request,
 ) -> Result<Response, ApiError> {
     let hook = find(&app, &caller, &id)?;
@@ -276,7 +284,7 @@ pub async fn replay(
     app.webhooks.replay(&hook, lsn).map_err(internal)?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"webhook_id": id, "from_seq": seq, "status": "replaying"})),
+        Json(json!({"webhook_id": hook.def.read().id.clone(), "from_seq": seq, "status": "replaying"})),
     )
         .into_response())
 }
