@@ -14,6 +14,7 @@ pub mod chain;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod export;
 pub mod frame;
 pub mod gen;
 pub mod idtag;

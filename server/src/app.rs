@@ -36,6 +36,8 @@ pub struct App {
     pub idem: Arc<Idempotency>,
     /// Counters.
     pub metrics: Metrics,
+    /// The export rate limit.
+    pub export_rate: crate::export::ExportRate,
     /// Settings.
     pub config: Config,
     /// Webhooks and their dispatchers.
@@ -60,6 +62,11 @@ pub fn router(app: AppState) -> Router {
         .route("/api/audit-logs/batch", post(crate::ingest::post_batch))
         .merge(webhook_routes())
         .route("/api/audit-logs/summary", get(crate::reads::summary))
+        .route("/api/audit-logs/export", get(crate::export::limited))
+        .route("/api/audit-logs/export/cef", get(crate::export::cef))
+        .route("/api/audit-logs/export/leef", get(crate::export::leef))
+        .route("/api/audit-logs/export/syslog", get(crate::export::syslog))
+        .route("/api/audit-logs/export/ndjson", get(crate::export::ndjson))
         .route(
             "/api/audit-logs/verify",
             get(crate::integrity::verify).post(crate::integrity::verify_post),

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use sealog_engine::export::{
+    SyslogOptions, SYSLOG_ENTERPRISE_DEFAULT, SYSLOG_FACILITY_DEFAULT,
+    SYSLOG_MESSAGE_BYTES_DEFAULT, SYSLOG_MESSAGE_BYTES_MIN,
+};
 use sealog_engine::Durability;
 use serde::Deserialize;
 
@@ -85,6 +89,10 @@ struct FileConfig {
     webhook_timeout_ms: Option<u64>,
     webhook_deactivate_after_s: Option<u64>,
     webhook_backoff_unit_ms: Option<u64>,
+    syslog_facility: Option<u8>,
+    syslog_hostname: Option<String>,
+    syslog_enterprise_number: Option<u32>,
+    syslog_message_bytes_max: Option<usize>,
 }
 
 /// The resolved settings.
@@ -120,6 +128,9 @@ pub struct Config {
     pub checkpoint_key: Option<PathBuf>,
     /// Webhook delivery settings (`webhook-*`; docs/WEBHOOKS.md).
     pub webhooks: crate::webhooks::WebhookConfig,
+    /// Syslog exports' facility, HOSTNAME, enterprise number and message limit
+    /// (framing and payload come with each request).
+    pub syslog: SyslogOptions,
 }
 
 impl Config {
@@ -129,6 +140,7 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        let syslog = syslog_options(&file)?;
         let durability = match (args.durability, file.durability) {
             (Some(d), _) => d,
             (None, Some(s)) => s
@@ -207,8 +219,40 @@ impl Config {
             checkpoint_interval: Duration::from_millis(checkpoint_ms),
             checkpoint_key: file.checkpoint_key,
             webhooks,
+            syslog,
         })
     }
+}
+
+fn syslog_options(file: &FileConfig) -> anyhow::Result<SyslogOptions> {
+    let facility = file.syslog_facility.unwrap_or(SYSLOG_FACILITY_DEFAULT);
+    if facility > 23 {
+        bail!("syslog-facility = {facility} is outside 0..=23");
+    }
+    let message_bytes_max = file
+        .syslog_message_bytes_max
+        .unwrap_or(SYSLOG_MESSAGE_BYTES_DEFAULT);
+    if !(SYSLOG_MESSAGE_BYTES_MIN..=SYSLOG_MESSAGE_BYTES_DEFAULT * 8).contains(&message_bytes_max) {
+        bail!(
+            "syslog-message-bytes-max = {message_bytes_max} is outside {SYSLOG_MESSAGE_BYTES_MIN}..={}",
+            SYSLOG_MESSAGE_BYTES_DEFAULT * 8
+        );
+    }
+    let hostname = match &file.syslog_hostname {
+        Some(h) => h.clone(),
+        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default(),
+    };
+    Ok(SyslogOptions {
+        facility,
+        hostname,
+        enterprise: file
+            .syslog_enterprise_number
+            .unwrap_or(SYSLOG_ENTERPRISE_DEFAULT),
+        message_bytes_max,
+        ..SyslogOptions::default()
+    })
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {

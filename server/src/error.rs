@@ -40,6 +40,13 @@ pub enum ApiError {
         /// What to tell the client.
         detail: String,
     },
+    /// 429 + Retry-After: the key used up its rate (exports).
+    RateLimited {
+        /// Seconds until the next request is allowed.
+        retry_after: u64,
+        /// What to tell the client.
+        detail: String,
+    },
     /// 503: the engine refuses writes (poisoned, damaged log, shutting down).
     Unavailable(String),
     /// 500.
@@ -64,6 +71,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy { .. } | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -118,6 +126,10 @@ impl IntoResponse for ApiError {
                 (json!({ "detail": detail }), Some(allow), None, false)
             }
             ApiError::Busy {
+                retry_after,
+                detail,
+            }
+            | ApiError::RateLimited {
                 retry_after,
                 detail,
             } => (json!({ "detail": detail }), None, Some(retry_after), false),

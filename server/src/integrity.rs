@@ -92,13 +92,13 @@ fn range_query(req: &Request, limit_max: u64) -> Result<RangeQuery, ApiError> {
 
 /// One tenant's verification over the events created in `[from, to)`, the newest
 /// `limit` of them.
-struct Outcome {
-    report: VerifyReport,
-    first: Option<Seq>,
+pub(crate) struct Outcome {
+    pub(crate) report: VerifyReport,
+    pub(crate) first: Option<Seq>,
     /// The Merkle audit's first fault and the id of the event it points at (whole-chain
     /// verification only).
-    merkle: Option<(MerkleFault, Option<uuid::Uuid>)>,
-    merkle_faults: usize,
+    pub(crate) merkle: Option<(MerkleFault, Option<uuid::Uuid>)>,
+    pub(crate) merkle_faults: usize,
 }
 
 async fn run(
@@ -161,6 +161,14 @@ async fn run(
 }
 
 fn answer(outcome: Outcome, chain: bool) -> Response {
+    json_bytes(
+        StatusCode::OK,
+        verification_json(outcome, chain).to_string().into_bytes(),
+    )
+}
+
+/// The verify (or, with `chain`, verify-chain) answer's fields for an outcome.
+pub(crate) fn verification_json(outcome: Outcome, chain: bool) -> Value {
     let report = &outcome.report;
     let faults = &report.faults;
     let ids: Vec<String> = faults
@@ -236,7 +244,7 @@ fn answer(outcome: Outcome, chain: bool) -> Response {
             .map_or(Value::Null, |id| Value::String(id.to_string()));
         body["broken_reason"] = broken.map_or(Value::Null, |(_, _, reason)| Value::String(reason));
     }
-    json_bytes(StatusCode::OK, body.to_string().into_bytes())
+    body
 }
 
 fn describe(kind: &FaultKind) -> String {
@@ -415,7 +423,7 @@ pub async fn receipt(
     Ok(json_bytes(StatusCode::OK, out))
 }
 
-fn checkpoint_json(cp: &SignedCheckpoint) -> Value {
+pub(crate) fn checkpoint_json(cp: &SignedCheckpoint) -> Value {
     let mut issued = [0u8; sealog_engine::time::RFC3339_US_BYTES];
     sealog_engine::time::write_rfc3339_us(cp.issued_at_us, &mut issued);
     json!({

@@ -19,6 +19,7 @@ mod admin;
 mod app;
 mod body;
 mod error;
+mod export;
 mod idempotency;
 mod idle;
 mod ingest;
@@ -113,6 +114,7 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         keys,
         idem: idem.clone(),
         metrics: metrics::Metrics::default(),
+        export_rate: export::ExportRate::default(),
         config: config.clone(),
         webhooks: Arc::new(hooks),
     });

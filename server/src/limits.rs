@@ -108,3 +108,24 @@ pub const WEBHOOK_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A dispatcher that only skips other tenants' events saves its cursor at most this
 /// often (losing the last skip only means scanning those events again).
 pub const WEBHOOK_IDLE_CURSOR_SAVE_INTERVAL: Duration = Duration::from_secs(1);
+/// Events a limited export (`/api/audit-logs/export`) sends by default.
+pub const EXPORT_LIMIT_DEFAULT: u64 = 10_000;
+/// Most events a limited export may ask for.
+pub const EXPORT_LIMIT_MAX: u64 = 50_000;
+/// Events read and encoded per chunk by default (streamed exports).
+pub const EXPORT_CHUNK_DEFAULT: u64 = 1_000;
+/// Smallest `chunk_size` a streamed export may ask for.
+pub const EXPORT_CHUNK_MIN: u64 = 100;
+/// Largest `chunk_size`: bounds the memory one export holds (a chunk of 5,000 events
+/// of up to 1 MiB each is the worst case; realistic events make it ~5 MiB).
+pub const EXPORT_CHUNK_MAX: u64 = 5_000;
+/// Encoded chunks queued between the reader and the socket per export: with the one
+/// being encoded and the one being written, at most three chunks are in memory.
+pub const EXPORT_CHUNKS_QUEUED: usize = 1;
+/// Export requests one key may make per [`EXPORT_RATE_WINDOW`].
+pub const EXPORT_RATE_REQUESTS: usize = 10;
+/// The export rate limit's sliding window.
+pub const EXPORT_RATE_WINDOW: Duration = Duration::from_secs(60);
+/// Keys the export rate limiter tracks at once (each has at most
+/// [`EXPORT_RATE_REQUESTS`] timestamps); past it, the oldest idle keys are forgotten.
+pub const EXPORT_RATE_KEYS_MAX: usize = KEYS_MAX + 1;

@@ -21,7 +21,7 @@ use crate::limits::{
 
 const US_PER_DAY: i64 = 86_400_000_000;
 const SEVERITIES: [&str; 6] = ["debug", "info", "low", "medium", "high", "critical"];
-const FILTER_PARAMS: [&str; 16] = [
+pub(crate) const FILTER_PARAMS: [&str; 16] = [
     "user_id",
     "event_type",
     "severity",
@@ -264,7 +264,7 @@ pub(crate) fn cut(s: &str) -> String {
     s.chars().take(256).collect()
 }
 
-fn enum_error(field: &str, input: &str, expected: &str) -> Value {
+pub(crate) fn enum_error(field: &str, input: &str, expected: &str) -> Value {
     item(
         vec!["query".into(), field.into()],
         "enum",
@@ -344,6 +344,11 @@ impl Params {
         (Params { pairs }, errors)
     }
 
+    /// Every parameter as given.
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     pub(crate) fn one(&self, key: &str) -> Option<&str> {
         self.pairs
             .iter()
@@ -401,7 +406,7 @@ impl Params {
     }
 
     /// The filter for `tenant`, and every problem with the filter parameters.
-    fn filter(&self, tenant: TenantId) -> (Filter, Vec<Value>) {
+    pub(crate) fn filter(&self, tenant: TenantId) -> (Filter, Vec<Value>) {
         let mut errors = Vec::new();
         let mut f = Filter::tenant(tenant.clone());
         let text = |k: &str| self.one(k).map(str::to_owned);

@@ -26,7 +26,7 @@ mod schema;
 mod summary;
 
 pub use cursor::Cursor;
-pub use fields::{IndexedFields, RESOLUTION_EVENT_TYPE};
+pub use fields::{string, IndexedFields, RESOLUTION_EVENT_TYPE};
 pub use filter::{cmp_decimal, words, Filter, WORD_BYTES_MAX};
 pub use index::{SearchConfig, SearchIndex, SearchMetrics};
 pub use overlay::Resolution;

@@ -78,6 +78,14 @@ impl Resolutions {
             .flat_map(|m| m.keys().copied())
     }
 
+    /// Every resolution of the tenant's events, by the resolved event's LSN.
+    pub fn of_tenant(&self, tenant: &TenantId) -> impl Iterator<Item = (Lsn, &Resolution)> + '_ {
+        self.by_target
+            .get(tenant)
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(l, r)| (*l, r)))
+    }
+
     /// Whether the tenant's event at `lsn` is resolved.
     pub fn is_resolved(&self, tenant: &TenantId, lsn: Lsn) -> bool {
         self.get(tenant, lsn).is_some()

@@ -207,18 +207,53 @@ impl SearchIndex {
         tenant: &crate::types::TenantId,
         lsn: Lsn,
     ) -> Result<Option<Resolution>> {
-        let plan = Plan::new(
-            &self.shared,
-            &Filter {
-                event_type: Some(super::fields::RESOLUTION_EVENT_TYPE.into()),
-                ..Filter::tenant(tenant.clone())
-            },
-        )?;
+        let plan = self.resolution_plan(tenant)?;
         let overlay = self.shared.resolutions.read();
         Ok(latest(
             overlay.get(tenant, lsn),
             plan.tail_resolutions.get(tenant, lsn),
         ))
+    }
+}
+
+impl SearchIndex {
+    /// The engine the index follows.
+    pub fn engine(&self) -> &std::sync::Arc<crate::log::Engine> {
+        &self.shared.engine
+    }
+
+    /// The latest resolution of each of the tenant's resolved events, counting only
+    /// resolution events with LSN below `before` (an export shows the overlay as of its
+    /// start), including those not indexed yet.
+    pub fn resolutions_of(
+        &self,
+        tenant: &crate::types::TenantId,
+        before: Lsn,
+    ) -> Result<std::collections::HashMap<Lsn, Resolution>> {
+        let plan = self.resolution_plan(tenant)?;
+        let overlay = self.shared.resolutions.read();
+        let mut map = std::collections::HashMap::new();
+        let all = overlay
+            .of_tenant(tenant)
+            .chain(plan.tail_resolutions.of_tenant(tenant));
+        for (lsn, r) in all.filter(|(_, r)| r.by_lsn < before) {
+            let slot = map.entry(lsn).or_insert_with(|| r.clone());
+            if slot.by_lsn < r.by_lsn {
+                *slot = r.clone();
+            }
+        }
+        Ok(map)
+    }
+
+    /// A plan whose tail resolutions are the tenant's not yet indexed.
+    fn resolution_plan(&self, tenant: &crate::types::TenantId) -> Result<Plan> {
+        Plan::new(
+            &self.shared,
+            &Filter {
+                event_type: Some(super::fields::RESOLUTION_EVENT_TYPE.into()),
+                ..Filter::tenant(tenant.clone())
+            },
+        )
     }
 }
 

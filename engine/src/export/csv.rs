@@ -1,0 +1,107 @@
+//! CSV (RFC 4180): a header row with every [`Column`] in declaration order, then one row
+//! per event; CRLF line ends; a cell holding `,`, `"`, CR or LF is quoted, with `"`
+//! doubled. Strings are unescaped; objects and arrays are their compact JSON; booleans
+//! and numbers as JSON writes them; an absent field is an empty cell.
+//!
+//! Spreadsheet formula injection (OWASP "CSV Injection"): a cell whose text starts with
+//! `=`, `+`, `-`, `@`, TAB or CR and is not a plain number gets a leading `'`, so a
+//! spreadsheet shows it as text instead of running it. Plain numbers (`-12.5`) are
+//! left alone. The `'` is the only change an export ever makes to a value, and it is
+//! visible: the JSON export has the value as stored.
+
+use std::borrow::Cow;
+
+use super::members::{Column, Members};
+use super::text::{is_plain_number, rfc3339_us};
+use super::{whole, Encoder, ExportEvent};
+use crate::event::BodyError;
+
+/// Writes CSV.
+#[derive(Debug, Default)]
+pub struct CsvEncoder;
+
+impl Encoder for CsvEncoder {
+    fn begin(&mut self, out: &mut Vec<u8>) {
+        for (i, col) in Column::ALL.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(col.name().as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    fn record(&mut self, ev: &ExportEvent<'_>, out: &mut Vec<u8>) -> Result<(), BodyError> {
+        let m = Members::of(ev)?;
+        whole(out, |out| {
+            for (i, &col) in Column::ALL.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if let Some(text) = cell(ev, &m, col)? {
+                    write_cell(&text, out);
+                }
+            }
+            out.extend_from_slice(b"\r\n");
+            Ok(())
+        })
+    }
+}
+
+fn cell<'a>(
+    ev: &ExportEvent<'a>,
+    m: &Members<'a>,
+    col: Column,
+) -> Result<Option<Cow<'a, str>>, BodyError> {
+    let overlay = ev.overlay;
+    Ok(match col {
+        Column::Hash => Some(Cow::Owned(hex::encode(ev.hash))),
+        Column::IsResolved => Some(Cow::Borrowed(if overlay.is_some() {
+            "true"
+        } else {
+            "false"
+        })),
+        Column::ResolvedAt => overlay.map(|o| {
+            let mut b = Vec::with_capacity(32);
+            rfc3339_us(o.resolved_at_us, &mut b);
+            Cow::Owned(String::from_utf8_lossy(&b).into_owned())
+        }),
+        Column::ResolvedBy => overlay.map(|o| Cow::Owned(o.resolved_by.clone())),
+        Column::ResolutionNotes => overlay.and_then(|o| o.resolution_notes.clone().map(Cow::Owned)),
+        _ => match m.raw(col) {
+            None => None,
+            Some(_) => Some(m.text(col).ok_or(BodyError::BadField {
+                field: col.name(),
+                expected: "valid JSON text",
+            })?),
+        },
+    })
+}
+
+/// One cell: defused, then quoted if it must be.
+fn write_cell(text: &str, out: &mut Vec<u8>) {
+    let defuse = matches!(
+        text.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    ) && !is_plain_number(text);
+    let quote = text
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
+    if quote {
+        out.push(b'"');
+    }
+    if defuse {
+        out.push(b'\'');
+    }
+    if quote {
+        for part in text.split('"').enumerate() {
+            if part.0 > 0 {
+                out.extend_from_slice(b"\"\"");
+            }
+            out.extend_from_slice(part.1.as_bytes());
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(text.as_bytes());
+    }
+}
