@@ -11,6 +11,7 @@ mod conn;
 mod deliveries;
 mod dispatch;
 mod fields;
+mod metrics;
 mod registry;
 mod sign;
 mod ssrf;
