@@ -413,6 +413,7 @@ def schemas():
             },
             "additionalProperties": False,
         },
+        **webhook_schemas(),
         "Health": {
             "type": "object",
             "required": ["status"],
@@ -803,6 +804,11 @@ def parameters():
             "description": "A key's `id` (unknown, or another tenant's for a one-tenant admin → 404).",
         },
     }
+    params["WebhookId"] = {
+        "name": "id", "in": "path", "required": True,
+        "schema": {"type": "string"},
+        "description": "A webhook's `id` (unknown, or another tenant's → 404).",
+    }
     params.update(integrity_params())
     params.update(export_params())
     for name, p in filter_params().items():
@@ -1016,6 +1022,181 @@ def immutable(path_kind, op_id):
     }
 
 
+# ---------------------------------------------------------------- webhooks
+WEBHOOK_NOTE = ("A webhook belongs to the tenant it was created in; another tenant's admin gets "
+                "404. docs/WEBHOOKS.md has the delivery contract. ")
+
+
+def webhook_schemas():
+    time = {"type": "string", "format": "date-time"}
+    types = {"anyOf": [{"type": "array", "maxItems": 64,
+                        "items": {"type": "string", "pattern": EVENT_TYPE_PATTERN}},
+                       {"type": "null"}],
+             "description": "Event types delivered; `null` or `[]`: all (returned as `null`)."}
+    return {
+        "WebhookCreate": {
+            "type": "object",
+            "required": ["webhook_url"],
+            "properties": {
+                "webhook_url": {"type": "string", "minLength": 1, "maxLength": 2048,
+                                "description": "`https://` (http only when the operator allows "
+                                               "it); its host must resolve to public addresses "
+                                               "(or allow-listed ones), else 422."},
+                "event_types": types,
+                "description": {"type": ["string", "null"], "maxLength": 1024},
+                "max_retries": {"type": ["integer", "null"], "minimum": 0, "maximum": 20,
+                                "description": "Default 5."},
+                "retry_backoff_seconds": {"type": ["integer", "null"], "minimum": 1,
+                                          "maximum": 3600, "description": "Default 2."},
+            },
+            "additionalProperties": False,
+            "example": {"webhook_url": "https://siem.example.com/sealog",
+                        "event_types": ["user.login"], "description": "SIEM"},
+        },
+        "WebhookPatch": {
+            "type": "object",
+            "properties": {
+                "is_active": {"type": ["boolean", "null"]},
+                "event_types": types,
+                "description": {"type": ["string", "null"], "maxLength": 1024},
+            },
+            "additionalProperties": False,
+        },
+        "Webhook": {
+            "type": "object",
+            "required": ["id", "user_id", "webhook_url", "secret_key", "event_types", "is_active",
+                         "max_retries", "retry_backoff_seconds", "created_at", "updated_at",
+                         "last_delivery_at", "failed_deliveries"],
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "user_id": {"type": "string", "description": "The id of the key that created it."},
+                "webhook_url": {"type": "string"},
+                "secret_key": {"type": "string",
+                               "description": "64 hex digits in the create response only; "
+                                              "masked (`********` + its last 4) elsewhere."},
+                "event_types": {"type": ["array", "null"], "items": {"type": "string"}},
+                "description": {"type": ["string", "null"]},
+                "is_active": {"type": "boolean"},
+                "max_retries": {"type": "integer"},
+                "retry_backoff_seconds": {"type": "integer"},
+                "created_at": time,
+                "updated_at": time,
+                "last_delivery_at": {"type": ["string", "null"], "format": "date-time"},
+                "failed_deliveries": {"type": "integer", "minimum": 0},
+                "deactivated_reason": {"type": ["string", "null"]},
+            },
+            "additionalProperties": False,
+        },
+        "WebhookList": {
+            "type": "object",
+            "required": ["webhooks", "total"],
+            "properties": {
+                "webhooks": {"type": "array", "items": REF("Webhook")},
+                "total": {"type": "integer", "minimum": 0},
+            },
+            "additionalProperties": False,
+        },
+        "WebhookDelivery": {
+            "type": "object",
+            "required": ["delivery_id", "attempt", "status", "http_status", "latency_ms", "error",
+                         "event_count", "first_seq", "last_seq", "at"],
+            "properties": {
+                "delivery_id": {"type": "string", "format": "uuid"},
+                "attempt": {"type": "integer", "minimum": 1},
+                "status": {"type": "string", "enum": ["delivered", "retrying", "dead_lettered"]},
+                "http_status": {"type": ["integer", "null"]},
+                "latency_ms": {"type": "integer", "minimum": 0},
+                "error": {"type": ["string", "null"]},
+                "event_count": {"type": "integer", "minimum": 1},
+                "first_seq": {"type": "integer", "minimum": 1},
+                "last_seq": {"type": "integer", "minimum": 1},
+                "at": time,
+            },
+            "additionalProperties": False,
+        },
+        "WebhookDeliveryList": {
+            "type": "object",
+            "required": ["deliveries", "total"],
+            "properties": {
+                "deliveries": {"type": "array", "items": REF("WebhookDelivery")},
+                "total": {"type": "integer", "minimum": 0},
+            },
+            "additionalProperties": False,
+        },
+        "WebhookReplay": {
+            "type": "object",
+            "required": ["webhook_id", "from_seq", "status"],
+            "properties": {
+                "webhook_id": {"type": "string", "format": "uuid"},
+                "from_seq": {"type": "integer", "minimum": 1},
+                "status": {"type": "string", "const": "replaying"},
+            },
+            "additionalProperties": False,
+        },
+    }
+
+
+def webhook_paths():
+    one = COMMON + [PARAM("WebhookId")]
+    body = lambda name: {"required": True,  # noqa: E731
+                         "content": {"application/json": {"schema": REF(name)}}}
+
+    def op(op_id, summary, desc, params, responses, request=None):
+        o = {"tags": ["webhooks"], "operationId": op_id, "summary": summary,
+             "description": WEBHOOK_NOTE + desc + " " + ROLE_ADMIN, "parameters": params,
+             "responses": responses}
+        if request:
+            o["requestBody"] = body(request)
+        return o
+    is_active = {"name": "is_active", "in": "query", "required": False,
+                 "schema": {"type": "boolean"}, "description": "Only active (true) or inactive (false) webhooks."}
+    from_seq = {"name": "from_seq", "in": "query", "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": SAFE_INT},
+                "description": "The tenant's seq to start again from (no such event → 422)."}
+    too_many = {"description": "There are already 1,000 webhooks.", "headers": std_headers(),
+                "content": json_content(REF("Detail"))}
+    return {
+        "/api/audit-logs/webhooks": {
+            "get": op("listWebhooks", "List the tenant's webhooks (secrets masked)", "",
+                      COMMON + [is_active],
+                      {"200": ok("The webhooks.", REF("WebhookList")), **errors(401, 403, 422)}),
+            "post": op("createWebhook", "Register a webhook",
+                       "New webhooks receive events appended after their creation. The "
+                       "secret is in this response only. Body ≤ 64 KiB.", COMMON,
+                       {"201": ok("Created.", REF("Webhook")), **errors(401, 403, 408),
+                        "409": too_many, "413": limit_413("Body over 64 KiB.", 64 << 10),
+                        **errors(422)}, "WebhookCreate"),
+        },
+        "/api/audit-logs/webhooks/{id}": {
+            "get": op("getWebhook", "One webhook (secret masked)", "", one,
+                      {"200": ok("The webhook.", REF("Webhook")), **errors(401, 403, 404, 422)}),
+            "patch": op("updateWebhook", "Change is_active, event_types or description",
+                        "Re-activating resumes delivery from where it stopped.", one,
+                        {"200": ok("The webhook.", REF("Webhook")), **errors(401, 403, 404, 408),
+                         "413": limit_413("Body over 64 KiB.", 64 << 10), **errors(422)},
+                        "WebhookPatch"),
+            "delete": op("deleteWebhook", "Delete a webhook",
+                         "Delivery stops at once.", one,
+                         {"204": {"description": "Deleted.", "headers": std_headers()},
+                          **errors(401, 403, 404, 422)}),
+        },
+        "/api/audit-logs/webhooks/{id}/deliveries": {
+            "get": op("listWebhookDeliveries", "Recent delivery attempts, newest first",
+                      "The last 1,000 attempts since sealogd started, and the last 100 dead "
+                      "letters (kept across restarts).", one,
+                      {"200": ok("The attempts.", REF("WebhookDeliveryList")),
+                       **errors(401, 403, 404, 422)}),
+        },
+        "/api/audit-logs/webhooks/{id}/replay": {
+            "post": op("replayWebhook", "Deliver again from a seq",
+                       "Delivery restarts at the tenant's event `from_seq`; every later event "
+                       "is sent again (receivers de-duplicate by seq).", one + [from_seq],
+                       {"202": ok("Replay started.", REF("WebhookReplay")),
+                        **errors(401, 403, 404, 422)}),
+        },
+    }
+
+
 def paths():
     ingest_headers = {"Idempotent-Replayed": HDR("IdempotentReplayed")}
     return {
@@ -1214,6 +1395,7 @@ def paths():
                 },
             },
         },
+        **webhook_paths(),
         "/healthz": {
             "get": {
                 "tags": ["operations"],
@@ -1514,6 +1696,9 @@ def document():
             {"name": "exports", "description": "Bulk exports, streamed: JSON, NDJSON, CSV, "
                                                "SOC 2, CEF, LEEF, syslog (docs/EXPORTS.md)."},
             {"name": "keys", "description": "API keys (admin)."},
+            {"name": "webhooks", "description": "Signed, at-least-once delivery of a tenant's "
+                                                "new events to HTTPS receivers (admin; "
+                                                "docs/WEBHOOKS.md)."},
             {"name": "operations", "description": "Health, metrics, this document."},
         ],
         "paths": paths(),

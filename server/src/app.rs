@@ -40,6 +40,8 @@ pub struct App {
     pub export_rate: crate::export::ExportRate,
     /// Settings.
     pub config: Config,
+    /// Webhooks and their dispatchers.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 /// The state handlers receive.
@@ -58,6 +60,7 @@ pub fn router(app: AppState) -> Router {
                 .delete(immutable_list),
         )
         .route("/api/audit-logs/batch", post(crate::ingest::post_batch))
+        .merge(webhook_routes())
         .route("/api/audit-logs/summary", get(crate::reads::summary))
         .route("/api/audit-logs/export", get(crate::export::limited))
         .route("/api/audit-logs/export/cef", get(crate::export::cef))
@@ -112,6 +115,22 @@ pub fn router(app: AppState) -> Router {
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
         .layer(middleware::from_fn_with_state(app.clone(), envelope))
         .with_state(app)
+}
+
+/// `/api/audit-logs/webhooks…` (static segments win over `/api/audit-logs/{id}`).
+fn webhook_routes() -> Router<AppState> {
+    use crate::webhooks as w;
+    Router::new()
+        .route("/api/audit-logs/webhooks", get(w::list).post(w::create))
+        .route(
+            "/api/audit-logs/webhooks/{id}",
+            get(w::get_one).patch(w::update).delete(w::delete),
+        )
+        .route(
+            "/api/audit-logs/webhooks/{id}/deliveries",
+            get(w::deliveries),
+        )
+        .route("/api/audit-logs/webhooks/{id}/replay", post(w::replay))
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {

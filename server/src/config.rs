@@ -81,6 +81,14 @@ struct FileConfig {
     log_name: Option<String>,
     checkpoint_interval_ms: Option<u64>,
     checkpoint_key: Option<PathBuf>,
+    webhook_allow_http: Option<bool>,
+    webhook_allow_cidrs: Option<Vec<String>>,
+    webhook_ca_file: Option<PathBuf>,
+    webhook_batch_events: Option<u64>,
+    webhook_batch_delay_ms: Option<u64>,
+    webhook_timeout_ms: Option<u64>,
+    webhook_deactivate_after_s: Option<u64>,
+    webhook_backoff_unit_ms: Option<u64>,
     syslog_facility: Option<u8>,
     syslog_hostname: Option<String>,
     syslog_enterprise_number: Option<u32>,
@@ -118,6 +126,8 @@ pub struct Config {
     /// The checkpoint signing key file (signed-note private key format); by default
     /// `<data-dir>/keys/checkpoint.key`, generated at first start.
     pub checkpoint_key: Option<PathBuf>,
+    /// Webhook delivery settings (`webhook-*`; docs/WEBHOOKS.md).
+    pub webhooks: crate::webhooks::WebhookConfig,
     /// Syslog exports' facility, HOSTNAME, enterprise number and message limit
     /// (framing and payload come with each request).
     pub syslog: SyslogOptions,
@@ -171,6 +181,17 @@ impl Config {
         if !(100..=60_000).contains(&checkpoint_ms) {
             bail!("checkpoint-interval-ms = {checkpoint_ms} is outside 100..=60000");
         }
+        let webhooks =
+            crate::webhooks::WebhookConfig::from_keys(crate::webhooks::WebhookFileKeys {
+                allow_http: file.webhook_allow_http,
+                allow_cidrs: file.webhook_allow_cidrs,
+                ca_file: file.webhook_ca_file,
+                batch_events: file.webhook_batch_events,
+                batch_delay_ms: file.webhook_batch_delay_ms,
+                timeout_ms: file.webhook_timeout_ms,
+                deactivate_after_s: file.webhook_deactivate_after_s,
+                backoff_unit_ms: file.webhook_backoff_unit_ms,
+            })?;
         Ok(Config {
             data_dir: args
                 .data_dir
@@ -197,6 +218,7 @@ impl Config {
             log_name,
             checkpoint_interval: Duration::from_millis(checkpoint_ms),
             checkpoint_key: file.checkpoint_key,
+            webhooks,
             syslog,
         })
     }

@@ -29,9 +29,11 @@ mod metrics;
 mod ops;
 mod reads;
 mod serve;
+mod webhooks;
 
 pub use config::{Args, Config, LogFormat};
 pub use export::{export_offline, Endpoint as ExportEndpoint};
+pub use webhooks::WebhookConfig;
 
 /// Opens the data directory, serves until SIGTERM or SIGINT, then drains requests and
 /// closes the engine (which syncs everything acknowledged).
@@ -101,7 +103,7 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         None => None,
     };
     let cfg = config.clone();
-    let (engine, search, transparency, idem, keys) =
+    let (engine, search, transparency, idem, keys, hooks) =
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let (engine, search, transparency) = open_stores(&cfg)?;
             let idem =
@@ -110,7 +112,10 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
                 .ok()
                 .filter(|t| !t.is_empty());
             let keys = keys::KeyStore::open(&cfg.data_dir, env_token.as_deref())?;
-            Ok((engine, search, transparency, idem, keys))
+            let hooks =
+                webhooks::Webhooks::open(&cfg.data_dir, engine.clone(), cfg.webhooks.clone())
+                    .context("opening the webhooks")?;
+            Ok((engine, search, transparency, idem, keys, hooks))
         })
         .await
         .context("startup task")??;
@@ -123,7 +128,9 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         metrics: metrics::Metrics::default(),
         export_rate: export::ExportRate::default(),
         config: config.clone(),
+        webhooks: Arc::new(hooks),
     });
+    app.webhooks.start();
     let checkpointer = {
         let app = app.clone();
         tokio::spawn(async move {
@@ -143,6 +150,7 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
     tracing::info!(listen = %addr, tls = tls.is_some(), "sealogd is serving");
     serve::serve(listener, app::router(app.clone()), tls, shutdown_signal()).await;
     checkpointer.abort();
+    app.webhooks.shutdown().await;
     let app2 = app.clone();
     tokio::task::spawn_blocking(move || {
         checkpoint(&app2);

@@ -63,6 +63,51 @@ pub const VERIFY_LIMIT_MAX: u64 = 10_000;
 pub const VERIFY_CHAIN_LIMIT_MAX: u64 = 10_000_000;
 /// Ids listed in `tampered_logs` (the count is in `message`).
 pub const TAMPERED_IDS_MAX: usize = 1_000;
+/// Webhooks on one server (all tenants): each has a dispatcher task and a state file.
+pub const WEBHOOKS_MAX: usize = 1_000;
+/// `webhook_url` length (characters).
+pub const WEBHOOK_URL_CHARS_MAX: usize = 2_048;
+/// `description` length (characters).
+pub const WEBHOOK_DESCRIPTION_CHARS_MAX: usize = 1_024;
+/// Items in `event_types`.
+pub const WEBHOOK_EVENT_TYPES_MAX: usize = 64;
+/// `max_retries` bounds (retries after the first attempt) and default.
+pub const WEBHOOK_MAX_RETRIES_MAX: u64 = 20;
+/// Retries after the first attempt when `max_retries` is not given.
+pub const WEBHOOK_MAX_RETRIES_DEFAULT: u64 = 5;
+/// `retry_backoff_seconds` bounds and default: the first retry waits about this long,
+/// each further one twice as long (capped by `WEBHOOK_BACKOFF_MAX_UNITS`).
+pub const WEBHOOK_BACKOFF_S_MIN: u64 = 1;
+/// Largest `retry_backoff_seconds`.
+pub const WEBHOOK_BACKOFF_S_MAX: u64 = 3_600;
+/// `retry_backoff_seconds` when not given.
+pub const WEBHOOK_BACKOFF_S_DEFAULT: u64 = 2;
+/// Longest wait between two attempts, in back-off units (one unit is a second unless
+/// `webhook-backoff-unit-ms` says otherwise).
+pub const WEBHOOK_BACKOFF_MAX_UNITS: u64 = 3_600;
+/// A `Retry-After` from a receiver is honoured up to this many seconds.
+pub const WEBHOOK_RETRY_AFTER_MAX_S: u64 = 3_600;
+/// Events in one delivery (config `webhook-batch-events` may lower it; default 500).
+pub const WEBHOOK_BATCH_EVENTS_MAX: u64 = 10_000;
+/// Bytes of events in one delivery: a batch is cut before it would pass this.
+pub const WEBHOOK_BATCH_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Delivery attempts kept per webhook for `GET …/deliveries` (in memory, newest first).
+pub const WEBHOOK_DELIVERIES_KEPT: usize = 1_000;
+/// Dead letters kept per webhook, in memory and in `<id>.dead` (so a restart still
+/// shows which seqs to replay).
+pub const WEBHOOK_DEAD_LETTERS_KEPT: usize = 100;
+/// Bytes of a receiver's response body read (the rest is dropped with the connection).
+pub const WEBHOOK_RESPONSE_BYTES_MAX: usize = 64 * 1024;
+/// Characters of an error message kept in a delivery record.
+pub const WEBHOOK_ERROR_CHARS_MAX: usize = 512;
+/// Time resolving a webhook's host may take when it is created.
+pub const WEBHOOK_RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long shutdown waits for dispatchers to stop before aborting them (an aborted
+/// delivery is sent again after the restart: at-least-once).
+pub const WEBHOOK_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// A dispatcher that only skips other tenants' events saves its cursor at most this
+/// often (losing the last skip only means scanning those events again).
+pub const WEBHOOK_IDLE_CURSOR_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 /// Events a limited export (`/api/audit-logs/export`) sends by default.
 pub const EXPORT_LIMIT_DEFAULT: u64 = 10_000;
 /// Most events a limited export may ask for.

@@ -116,7 +116,8 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
             rss_bytes() as f64,
         ),
     ];
-    let text = app.metrics.render(&gauges);
+    let mut text = app.metrics.render(&gauges);
+    app.webhooks.render_metrics(&mut text);
     (
         [(
             header::CONTENT_TYPE,
