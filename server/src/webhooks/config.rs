@@ -63,7 +63,7 @@ impl Default for WebhookConfig {
             allow_cidrs: Arc::new(Vec::new()),
             ca_file: None,
             batch_events: 500,
-            batch_delay: Duration::from_millis(200),
+            batch_delay: Duration::from_millis(25),
             timeout: Duration::from_millis(10_000),
             deactivate_after: Duration::from_secs(86_400),
             backoff_unit: Duration::from_millis(1000),
