@@ -5,7 +5,8 @@
 
 Starts a release sealogd on a fresh data dir (SEALOG_BENCH_DIR or /tmp), loads EVENTS
 realistic events (`sealog gen-events --with-text | sealog ingest`), then exports the
-whole tenant over loopback with `curl -o /dev/null` in each format, RUNS times each,
+whole tenant over loopback with `curl -o /dev/null` in each format, RUNS times each
+(after the indexer and the Merkle follower have caught up with the load),
 sampling sealogd's anonymous RSS (RssAnon: heap and stacks, what buffering an export
 would grow; VmRSS also counts the mmap'd segment pages a read touches, which are page
 cache) every 20 ms during every export. Prints the median events/s per format, the
@@ -77,7 +78,16 @@ def main():
                        stdin=gen.stdout, check=True, stdout=subprocess.DEVNULL)
         gen.wait()
         print(f"loaded {a.events} events in {time.time() - t:.1f} s", file=sys.stderr)
-        time.sleep(2)  # let the indexer and checkpointer settle
+        # Measure the exports alone: wait until the indexer and the Merkle follower have
+        # caught up with the load (they would otherwise share the cores with the export).
+        t = time.time()
+        while True:
+            h = json.loads(urllib.request.urlopen(url + "/healthz").read())
+            if h["indexed_lsn"] >= h["durable_lsn"] and h["merkle_lsn"] >= h["durable_lsn"]:
+                break
+            time.sleep(0.5)
+        print(f"index and Merkle trees caught up {time.time() - t:.1f} s after the load", file=sys.stderr)
+        time.sleep(1)
         base = rss_kib(server.pid)
         peak = base
         figures = {}
