@@ -25,6 +25,10 @@ use crate::types::{Lsn, Seq};
 /// went away is noticed).
 pub const EXPORT_SCAN_EVENTS_MAX: u64 = 65_536;
 
+/// A chunk ends early once its encoded bytes reach this, so a chunk of large events
+/// (up to 1 MiB each) does not hold `chunk_size` of them in memory at once.
+pub const EXPORT_CHUNK_BYTES_MAX: usize = 16 * 1024 * 1024;
+
 /// What to export.
 #[derive(Debug, Clone)]
 pub struct ExportSpec {
@@ -115,8 +119,9 @@ impl ExportCursor {
         self.sent
     }
 
-    /// Encodes up to `events_max` more events into `out`, walking at most
-    /// [`EXPORT_SCAN_EVENTS_MAX`] events. A damaged or tampered event ends the export
+    /// Encodes up to `events_max` more events into `out` (fewer once the chunk holds
+    /// [`EXPORT_CHUNK_BYTES_MAX`] bytes), walking at most [`EXPORT_SCAN_EVENTS_MAX`]
+    /// events. A damaged or tampered event ends the export
     /// with an error naming it (`out` then holds only whole records).
     pub fn next_chunk(
         &mut self,
@@ -131,6 +136,7 @@ impl ExportCursor {
             Order::Desc => ScanDirection::Backward,
         };
         let (mut events, mut walked) = (0u64, 0u64);
+        let start = out.len();
         let mut failure = None;
         let mut last = None;
         if want > 0 {
@@ -148,7 +154,8 @@ impl ExportCursor {
                     failure = Some(e);
                     return ControlFlow::Break(());
                 }
-                if events >= want || walked >= EXPORT_SCAN_EVENTS_MAX {
+                let full = out.len() - start >= EXPORT_CHUNK_BYTES_MAX;
+                if events >= want || walked >= EXPORT_SCAN_EVENTS_MAX || full {
                     return ControlFlow::Break(());
                 }
                 ControlFlow::Continue(())

@@ -24,7 +24,7 @@ mod text;
 
 pub use cef::{CefEncoder, CEF_EXTENSION_CHARS_MAX};
 pub use csv::CsvEncoder;
-pub use cursor::{Chunk, ExportCursor, ExportSpec, EXPORT_SCAN_EVENTS_MAX};
+pub use cursor::{Chunk, ExportCursor, ExportSpec, EXPORT_CHUNK_BYTES_MAX, EXPORT_SCAN_EVENTS_MAX};
 pub use json::{JsonArrayEncoder, NdjsonEncoder};
 pub use leef::{LeefEncoder, LeefVersion};
 pub use members::{Column, Members};
