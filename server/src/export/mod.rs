@@ -143,7 +143,7 @@ pub fn open(
             ..stores.syslog.clone()
         })),
         Format::Soc2 => {
-            let (report, until) = soc2::report(stores, &request, cursor.end_lsn())?;
+            let (report, until) = soc2::report(stores, &request, cursor)?;
             let mut spec = request.spec;
             spec.until = Some(until);
             cursor = ExportCursor::open(stores.search, spec)?;

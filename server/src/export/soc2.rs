@@ -31,16 +31,14 @@ impl Encoder for Census {
     }
 }
 
-/// The report, and the LSN bound the events that follow it must keep to (so they are
-/// the ones it counted).
+/// The report, counted by walking `cursor` (opened for `request`) to its end, and the
+/// LSN bound the events that follow it must keep to (so they are the ones it counted).
 pub fn report(
     stores: &Stores<'_>,
     request: &ExportRequest,
-    until: Lsn,
+    mut cursor: ExportCursor,
 ) -> Result<(Soc2Report, Lsn), ApiError> {
-    let mut spec = request.spec.clone();
-    spec.until = Some(until);
-    let mut cursor = ExportCursor::open(stores.search, spec)?;
+    let until = cursor.end_lsn();
     let mut census = Census::default();
     let mut sink = Vec::new();
     while !cursor.next_chunk(usize::MAX, &mut census, &mut sink)?.done {}
