@@ -12,9 +12,10 @@
 use std::borrow::Cow;
 
 use super::members::{Column, Members};
-use super::text::{is_plain_number, rfc3339_us};
+use super::text::is_plain_number;
 use super::{whole, Encoder, ExportEvent};
 use crate::event::BodyError;
+use crate::time::format_rfc3339_us;
 
 /// Writes CSV.
 #[derive(Debug, Default)]
@@ -61,11 +62,7 @@ fn cell<'a>(
         } else {
             "false"
         })),
-        Column::ResolvedAt => overlay.map(|o| {
-            let mut b = Vec::with_capacity(32);
-            rfc3339_us(o.resolved_at_us, &mut b);
-            Cow::Owned(String::from_utf8_lossy(&b).into_owned())
-        }),
+        Column::ResolvedAt => overlay.map(|o| Cow::Owned(format_rfc3339_us(o.resolved_at_us))),
         Column::ResolvedBy => overlay.map(|o| Cow::Owned(o.resolved_by.clone())),
         Column::ResolutionNotes => overlay.and_then(|o| o.resolution_notes.clone().map(Cow::Owned)),
         _ => match m.raw(col) {

@@ -116,11 +116,10 @@ pub(crate) fn write_leef(
         out.push(b'=');
         write_escaped(value.as_bytes(), values, out);
     };
-    let mut dev_time = Vec::with_capacity(32);
-    super::text::rfc3339_us(ev.created_at_us, &mut dev_time);
     // Milliseconds: the Java pattern has no microseconds (createdAt has them all).
-    dev_time.drain(23..26);
-    attr("devTime", &String::from_utf8_lossy(&dev_time), out);
+    let mut dev_time = crate::time::format_rfc3339_us(ev.created_at_us);
+    dev_time.replace_range(23..26, "");
+    attr("devTime", &dev_time, out);
     attr("devTimeFormat", DEV_TIME_FORMAT, out);
     let severity = m.text(Column::Severity).unwrap_or_default();
     attr("sev", &severity_leef(&severity).to_string(), out);
