@@ -27,7 +27,7 @@ fn encoders() -> Vec<(&'static str, Box<dyn Encoder>)> {
     };
     vec![
         ("ndjson", Box::new(NdjsonEncoder)),
-        ("json", Box::new(JsonArrayEncoder::default())),
+        ("json", Box::new(JsonArrayEncoder)),
         ("csv", Box::new(CsvEncoder)),
         ("cef", Box::new(CefEncoder)),
         (

@@ -4,6 +4,11 @@
 //! the log answers: same events, same order, same total. The events are split over the
 //! three places a query reads: the committed index, the pending (read, uncommitted)
 //! events, and the log's tail the indexer has not read.
+//!
+//! Exports walk the same events straight from the log: for the same random filters,
+//! `from_seq`, `limit` and chunk sizes, an export holds exactly the model's events in
+//! order, and its bytes are the same whether its windows are cut in two halves encoded
+//! on two threads or walked on one.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -14,10 +19,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use sealog_engine::event::{prepare_event, prepare_resolution};
+use sealog_engine::event::{prepare_event, prepare_resolution, BodyError};
+use sealog_engine::export::{
+    Encoder, ExportCursor, ExportEvent, ExportSpec, JsonArrayEncoder, NdjsonEncoder,
+};
 use sealog_engine::gen::{GenConfig, Generator};
 use sealog_engine::search::{Filter, Order, Paging, Query, SearchConfig, SearchIndex};
-use sealog_engine::{Engine, Lsn, ScanDirection, TenantId};
+use sealog_engine::{Engine, Lsn, ScanDirection, Seq, TenantId};
 use serde_json::Value;
 
 const TENANTS: [&str; 3] = ["alpha", "beta", "gamma"];
@@ -369,6 +377,90 @@ proptest! {
             want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             want.truncate(100);
             prop_assert_eq!(&summary.groups[i], &want, "{} {:?}", field, filter);
+        }
+    }
+}
+
+/// An encoder that writes what `0` writes but does not fork, so the cursor walks every
+/// window on one thread.
+struct OneThread(Box<dyn Encoder>);
+
+impl Encoder for OneThread {
+    fn begin(&mut self, out: &mut Vec<u8>) {
+        self.0.begin(out);
+    }
+    fn record(&mut self, ev: &ExportEvent<'_>, out: &mut Vec<u8>) -> Result<(), BodyError> {
+        self.0.record(ev, out)
+    }
+    fn separator(&self) -> &'static [u8] {
+        self.0.separator()
+    }
+    fn end(&mut self, out: &mut Vec<u8>) {
+        self.0.end(out);
+    }
+}
+
+/// The whole export of `spec` in chunks of `chunk`, and each chunk's event count.
+fn export(
+    w: &World,
+    spec: &ExportSpec,
+    chunk: usize,
+    mut enc: Box<dyn Encoder>,
+) -> (Vec<u8>, Vec<usize>) {
+    let mut cursor = ExportCursor::open(&w.search, spec.clone()).unwrap();
+    let mut out = Vec::new();
+    let mut chunks = Vec::new();
+    enc.begin(&mut out);
+    for _ in 0..100_000 {
+        let c = cursor.next_chunk(chunk, &mut *enc, &mut out).unwrap();
+        chunks.push(c.events);
+        if c.done {
+            enc.end(&mut out);
+            return (out, chunks);
+        }
+    }
+    panic!("the export of {spec:?} did not end");
+}
+
+proptest! {
+    // Enough cases that a window's second half often holds more than the chunk takes.
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    #[test]
+    fn exports_agree(
+        (filter, order) in filter_strategy(),
+        from_seq in proptest::option::of(1u64..1100),
+        limit in proptest::option::of(1u64..1500),
+        chunk in prop_oneof![1usize..40, 40usize..600, 600usize..4000],
+        json in any::<bool>(),
+    ) {
+        let w = world();
+        let by_lsn: HashMap<u64, &ModelEvent> = w.events.iter().map(|e| (e.lsn, e)).collect();
+        let by_id: HashMap<&str, u64> = w.events.iter().map(|e| (e.body["id"].as_str().unwrap(), e.lsn)).collect();
+        let want: Vec<u64> = model_list(w, &filter, order)
+            .into_iter()
+            .filter(|l| from_seq.is_none_or(|s| by_lsn[l].body["seq"].as_u64().unwrap() >= s))
+            .take(limit.map_or(usize::MAX, |l| l as usize))
+            .collect();
+        let spec = ExportSpec { filter: filter.clone(), order, from_seq: from_seq.map(Seq), limit, until: None };
+        let encoder = || -> Box<dyn Encoder> {
+            if json { Box::new(JsonArrayEncoder) } else { Box::new(NdjsonEncoder) }
+        };
+        let (bytes, chunks) = export(w, &spec, chunk, encoder());
+        let (one_thread, _) = export(w, &spec, chunk, Box::new(OneThread(encoder())));
+        prop_assert!(bytes == one_thread, "two threads and one differ for {:?}", spec);
+        prop_assert!(chunks.iter().all(|&n| n <= chunk), "{:?}", chunks);
+        let got: Vec<Value> = if json {
+            serde_json::from_slice(&bytes).unwrap()
+        } else {
+            prop_assert!(bytes.is_empty() || bytes.ends_with(b"\n"));
+            bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
+        };
+        prop_assert_eq!(chunks.iter().sum::<usize>(), got.len());
+        let lsns: Vec<u64> = got.iter().map(|v| by_id[v["id"].as_str().unwrap()]).collect();
+        prop_assert_eq!(&lsns, &want, "{:?}", spec);
+        for (v, lsn) in got.iter().zip(&lsns) {
+            prop_assert_eq!(v["is_resolved"].as_bool(), Some(w.resolved.contains_key(lsn)));
         }
     }
 }

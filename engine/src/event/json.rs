@@ -160,7 +160,7 @@ pub fn parse(input: &[u8]) -> Result<Value<'_>, JsonError> {
 /// `JSON_DEPTH_MAX + 1` so that each event inside it keeps the single-event limit).
 /// Parsing never recurses, but dropping a [`Value`] does: keep `depth_max` small.
 pub fn parse_with_depth_max(input: &[u8], depth_max: usize) -> Result<Value<'_>, JsonError> {
-    let text = std::str::from_utf8(input)
+    let text = simdutf8::compat::from_utf8(input)
         .map_err(|e| JsonError::at(input, e.valid_up_to(), JsonErrorReason::Utf8))?;
     super::reader::document(text, depth_max).map_err(|e| *e)
 }

@@ -37,6 +37,7 @@ mod validate;
 mod tests;
 
 pub use body::{server_fields, top_level_members, BodyError, StoredFields};
+pub(crate) use body::{text_members, utf8};
 pub use error::FieldError;
 pub use json::{JsonError, Loc, Value};
 pub use prepared::{PreparedEvent, ServerFields};

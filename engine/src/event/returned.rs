@@ -29,7 +29,9 @@ const READ_KEYS: [&str; 5] = [
 /// Appends the event as the API returns it: the stored `body` with `hash`,
 /// `is_resolved` and (when resolved) `resolution_notes`, `resolved_at` and
 /// `resolved_by` spliced in at their canonical places, so the result is itself
-/// canonical. On error `out` is left as it was.
+/// canonical. On error `out` is left as it was. `body` is a stored body whose hash was
+/// checked: its members are scanned (and refused if one is a read key) only up to the
+/// last place a member is added, and the rest is copied as it is.
 pub fn write_returned(
     body: &[u8],
     hash: &[u8; 32],
@@ -42,6 +44,28 @@ pub fn write_returned(
         out.truncate(original);
     }
     result
+}
+
+/// The read key `key` is, if it is one.
+fn read_key(key: &[u8]) -> Option<&'static str> {
+    // A byte-string match tests the length first: most keys cost one comparison.
+    match key {
+        b"hash" => Some("hash"),
+        b"is_resolved" => Some("is_resolved"),
+        b"resolution_notes" => Some("resolution_notes"),
+        b"resolved_at" => Some("resolved_at"),
+        b"resolved_by" => Some("resolved_by"),
+        _ => None,
+    }
+}
+
+/// Whether the added key `name` sorts before `key` (their first bytes mostly decide).
+fn sorts_before(name: &str, key: &[u8]) -> bool {
+    let name = name.as_bytes();
+    match (name.first(), key.first()) {
+        (Some(a), Some(b)) if a != b => a < b,
+        _ => name < key,
+    }
 }
 
 fn splice(
@@ -84,14 +108,22 @@ fn splice(
     let mut copied = 0;
     for member in Scanner::new(body) {
         let Member { key, at, .. } = member?;
-        if let Some(field) = READ_KEYS.iter().find(|&&k| k.as_bytes() == key) {
+        if let Some(field) = read_key(key) {
             return Err(BodyError::Reserved { field });
         }
-        while let Some((_, range)) = pending.next_if(|(name, _)| name.as_bytes() < key) {
+        while let Some((_, range)) = pending.next_if(|(name, _)| sorts_before(name, key)) {
             out.extend_from_slice(&body[copied..at]);
             copied = at;
             out.extend_from_slice(&text[range.clone()]);
             out.push(b',');
+        }
+        if pending.peek().is_none() {
+            // Every added member is placed: the rest of the body is copied as stored,
+            // without scanning it. Bodies are only read after their hash is checked,
+            // so the rest is what sealog wrote: members in canonical order, none of
+            // them a read key, ending with `}`.
+            out.extend_from_slice(&body[copied..]);
+            return Ok(());
         }
     }
     // The scan succeeded, so the body is at least `{}` and ends with `}`.

@@ -9,7 +9,6 @@
 //! tenant, seq, hash, prev_hash and a few trading fields go to labelled custom fields,
 //! each with its label. docs/EXPORTS.md has the full mapping.
 
-use std::io::Write as _;
 use std::net::IpAddr;
 
 use super::escape::{table, write_escaped, Action, Table};
@@ -65,7 +64,7 @@ const CUSTOM: [(&str, &str, Column); 8] = [
 ];
 
 /// Writes CEF, one record per line.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct CefEncoder;
 
 impl Encoder for CefEncoder {
@@ -76,6 +75,10 @@ impl Encoder for CefEncoder {
             out.push(b'\n');
             Ok(())
         })
+    }
+
+    fn fork(&self) -> Option<Box<dyn Encoder>> {
+        Some(Box::new(*self))
     }
 }
 
@@ -99,16 +102,14 @@ pub(crate) fn write_cef(
     out.push(b'|');
     header(&cut_chars(&name, CEF_NAME_CHARS_MAX), out);
     out.push(b'|');
-    // Writing to a Vec cannot fail.
-    let _ = write!(
-        out,
-        "{}|rt={}",
-        severity_cef(&severity),
-        ev.created_at_us.div_euclid(1000)
-    );
+    let mut digits = itoa::Buffer::new();
+    out.extend_from_slice(digits.format(severity_cef(&severity)).as_bytes());
+    out.extend_from_slice(b"|rt=");
+    out.extend_from_slice(digits.format(ev.created_at_us.div_euclid(1000)).as_bytes());
     if let Some(t) = m.text(Column::OccurredAt) {
         if let Ok(us) = parse_rfc3339_us(&t) {
-            let _ = write!(out, " start={}", us.div_euclid(1000));
+            out.extend_from_slice(b" start=");
+            out.extend_from_slice(digits.format(us.div_euclid(1000)).as_bytes());
         }
     }
     for (key, col, max) in STANDARD {
@@ -133,10 +134,14 @@ pub(crate) fn write_cef(
         };
         if let Some(v) = value {
             pair(key, &cut_chars(&v, CEF_EXTENSION_CHARS_MAX), out);
-            let _ = write!(out, " {key}Label={label}");
+            for part in [" ", key, "Label=", label] {
+                out.extend_from_slice(part.as_bytes());
+            }
         }
     }
-    let _ = write!(out, " cn1={} cn1Label=seq", ev.seq);
+    out.extend_from_slice(b" cn1=");
+    out.extend_from_slice(digits.format(ev.seq).as_bytes());
+    out.extend_from_slice(b" cn1Label=seq");
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use crate::event::BodyError;
 use crate::time::format_rfc3339_us;
 
 /// Writes CSV.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct CsvEncoder;
 
 impl Encoder for CsvEncoder {
@@ -46,6 +46,10 @@ impl Encoder for CsvEncoder {
             out.extend_from_slice(b"\r\n");
             Ok(())
         })
+    }
+
+    fn fork(&self) -> Option<Box<dyn Encoder>> {
+        Some(Box::new(*self))
     }
 }
 
@@ -80,7 +84,8 @@ fn write_cell(text: &str, out: &mut Vec<u8>) {
     let b = text.as_bytes();
     let defuse = matches!(b.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
         && !is_plain_number(text);
-    let quote = b.iter().any(|c| matches!(c, b',' | b'"' | b'\r' | b'\n'));
+    let quote =
+        memchr::memchr3(b',', b'"', b'\r', b).is_some() || memchr::memchr(b'\n', b).is_some();
     if quote {
         out.push(b'"');
     }

@@ -8,16 +8,18 @@
 //! matcher and the resolution overlay as of the export's start, hash-checked like every
 //! read, and encoded. A filter that matches little still walks the whole range: the
 //! query API is the tool for needles, exports for bulk (docs/EXPORTS.md).
+//!
+//! A chunk walks its part of the range in windows sized from the share of events that
+//! matched so far; [`walk`](super::walk) cuts each window in two halves encoded at once.
 
 use std::collections::HashMap;
-use std::ops::{ControlFlow, Range};
-use std::sync::Arc;
+use std::ops::Range;
 
-use super::{Encoder, ExportEvent};
-use crate::error::{EngineError, Result};
-use crate::event::Overlay;
-use crate::log::{Engine, EventRef, ScanDirection};
-use crate::search::{Filter, IndexedFields, Order, SearchIndex};
+use super::walk::{Fill, Reader, EXPORT_WINDOW_PARTS_MAX};
+use super::Encoder;
+use crate::error::Result;
+use crate::log::{Engine, ScanDirection};
+use crate::search::{Filter, Order, SearchIndex};
 use crate::types::{Lsn, Seq};
 
 /// Most events one [`ExportCursor::next_chunk`] call walks, matching or not, so a
@@ -56,17 +58,18 @@ pub struct Chunk {
 /// An export in progress.
 #[derive(Debug)]
 pub struct ExportCursor {
-    engine: Arc<Engine>,
-    spec: ExportSpec,
-    /// Whether the filter has conditions on fields (else the body is not parsed).
-    by_fields: bool,
-    overlays: HashMap<Lsn, Overlay>,
+    reader: Reader,
     /// The LSNs still to walk.
     left: Range<Lsn>,
     /// The LSN after the last event the export may show.
     end: Lsn,
     /// Events encoded so far.
     sent: u64,
+    /// LSNs the export has moved past, matching or not (with `sent`, the share that
+    /// matches).
+    passed: u64,
+    /// The buffers of a window's parts after the first, kept between chunks.
+    spares: Vec<Vec<u8>>,
 }
 
 impl ExportCursor {
@@ -75,37 +78,20 @@ impl ExportCursor {
         let engine = search.engine().clone();
         let visible = Lsn(engine.stats().visible_lsn.0 + 1);
         let end = spec.until.map_or(visible, |u| u.min(visible));
+        let left = range_of(&engine, &spec, end);
         let f = &spec.filter;
-        let (from, to) = (f.start_us.unwrap_or(i64::MIN), f.end_us.unwrap_or(i64::MAX));
-        let mut left = if from < to {
-            engine.lsn_range_of_time(from, to)
-        } else {
-            Lsn(1)..Lsn(1)
-        };
-        left.end = left.end.min(end);
-        if let Some(seq) = spec.from_seq {
-            match engine.locate_seq(&f.tenant, seq) {
-                Some((lsn, _)) => left.start = left.start.max(lsn),
-                // Past the tenant's head: nothing. Else its slot is damaged: walk the
-                // range and compare seqs.
-                None if seq > engine.chain_head(&f.tenant).seq => left.start = left.end,
-                None => {}
-            }
-        }
-        let overlays = search
+        let overlays: HashMap<_, _> = search
             .resolutions_of(&f.tenant, end)?
             .into_iter()
             .map(|(lsn, r)| (lsn, r.overlay()))
             .collect();
-        let by_fields = !f.terms().is_empty() || f.min_risk_score.is_some() || !f.q.is_empty();
         Ok(ExportCursor {
-            engine,
-            spec,
-            by_fields,
-            overlays,
+            reader: Reader::new(engine, spec, overlays),
             left,
             end,
             sent: 0,
+            passed: 0,
+            spares: Vec::new(),
         })
     }
 
@@ -121,102 +107,91 @@ impl ExportCursor {
 
     /// Encodes up to `events_max` more events into `out` (fewer once the chunk holds
     /// [`EXPORT_CHUNK_BYTES_MAX`] bytes), walking at most [`EXPORT_SCAN_EVENTS_MAX`]
-    /// events. A damaged or tampered event ends the export
-    /// with an error naming it (`out` then holds only whole records).
+    /// events. A damaged or tampered event ends the export with an error naming it.
     pub fn next_chunk(
         &mut self,
         events_max: usize,
         encoder: &mut dyn Encoder,
         out: &mut Vec<u8>,
     ) -> Result<Chunk> {
-        let limit_left = self.spec.limit.map_or(u64::MAX, |l| l - self.sent.min(l));
-        let want = (events_max as u64).min(limit_left);
-        let direction = match self.spec.order {
+        let limit = self.reader.spec.limit.unwrap_or(u64::MAX);
+        let mut fill = Fill {
+            want: (events_max as u64).min(limit - self.sent.min(limit)),
+            events: 0,
+            start: out.len(),
+            separate: self.sent > 0,
+        };
+        let direction = match self.reader.spec.order {
             Order::Asc => ScanDirection::Forward,
             Order::Desc => ScanDirection::Backward,
         };
-        let (mut events, mut walked) = (0u64, 0u64);
-        let start = out.len();
-        let mut failure = None;
-        let mut last = None;
-        if want > 0 {
-            self.engine.visit(self.left.clone(), direction, |item| {
-                walked += 1;
-                let flow = match item {
-                    Err(e) => Err(e),
-                    Ok(ev) => {
-                        last = Some(ev.lsn);
-                        self.one(&ev, encoder, out)
-                            .map(|sent| events += u64::from(sent))
-                    }
-                };
-                if let Err(e) = flow {
-                    failure = Some(e);
-                    return ControlFlow::Break(());
-                }
-                let full = out.len() - start >= EXPORT_CHUNK_BYTES_MAX;
-                if events >= want || walked >= EXPORT_SCAN_EVENTS_MAX || full {
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            });
+        // Forked encoders for the parts after the first (none if it does not fork).
+        let mut forks: Vec<Box<dyn Encoder>> = (1..EXPORT_WINDOW_PARTS_MAX)
+            .map_while(|_| encoder.fork())
+            .collect();
+        self.spares.resize_with(forks.len(), Vec::new);
+        let mut walked = 0;
+        while !fill.full(out.len()) && walked < EXPORT_SCAN_EVENTS_MAX && !self.left.is_empty() {
+            let window = self.window(direction, &fill, EXPORT_SCAN_EVENTS_MAX - walked);
+            let helpers = (&mut forks[..], &mut self.spares[..]);
+            let stepped = self
+                .reader
+                .walk_window(window, direction, &mut fill, encoder, helpers, out)?;
+            walked += stepped.walked;
+            let before = self.left.end.0 - self.left.start.0;
+            match direction {
+                ScanDirection::Forward => self.left.start = stepped.resume,
+                ScanDirection::Backward => self.left.end = stepped.resume,
+            }
+            self.passed += before - self.left.end.0.saturating_sub(self.left.start.0);
         }
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        // Move past what was walked; a walk that broke early stopped at `last`.
-        match (direction, last) {
-            (_, None) => self.left.start = self.left.end,
-            (ScanDirection::Forward, Some(l)) => self.left.start = Lsn(l.0 + 1),
-            (ScanDirection::Backward, Some(l)) => self.left.end = l,
-        }
-        self.sent += events;
-        let done =
-            self.left.start >= self.left.end || self.sent >= self.spec.limit.unwrap_or(u64::MAX);
+        self.sent += fill.events;
+        let done = self.left.is_empty() || self.sent >= limit;
         Ok(Chunk {
-            events: events as usize,
+            events: fill.events as usize,
             done,
         })
     }
 
-    /// Encodes `ev` if it matches; returns whether it did.
-    fn one(&self, ev: &EventRef<'_>, encoder: &mut dyn Encoder, out: &mut Vec<u8>) -> Result<bool> {
-        let f = &self.spec.filter;
-        if ev.tenant != f.tenant.as_str()
-            || self.spec.from_seq.is_some_and(|s| ev.seq < s)
-            || !f.in_time(ev.created_at_us)
-        {
-            return Ok(false);
+    /// The next window: as many LSNs as should hold the events the chunk still wants, at
+    /// the share that matched so far, within the walk budget left.
+    fn window(&self, direction: ScanDirection, fill: &Fill, budget: u64) -> Range<Lsn> {
+        let need = u128::from(fill.want - fill.events);
+        let per_match = (
+            u128::from(self.passed) + 1,
+            u128::from(self.sent + fill.events) + 1,
+        );
+        let n = (need * per_match.0).div_ceil(per_match.1);
+        let left = self.left.end.0 - self.left.start.0;
+        let n = u64::try_from(n)
+            .unwrap_or(u64::MAX)
+            .clamp(1, budget)
+            .min(left);
+        match direction {
+            ScanDirection::Forward => self.left.start..Lsn(self.left.start.0 + n),
+            ScanDirection::Backward => Lsn(self.left.end.0 - n)..self.left.end,
         }
-        let overlay = self.overlays.get(&ev.lsn);
-        if f.is_resolved.is_some_and(|want| want != overlay.is_some()) {
-            return Ok(false);
-        }
-        if self.by_fields {
-            let fields = IndexedFields::extract(ev.body).map_err(|e| damaged(ev, e))?;
-            if !f.matches_fields(&fields) {
-                return Ok(false);
-            }
-        }
-        ev.check_hash()?;
-        let export = ExportEvent {
-            body: ev.body,
-            hash: &ev.hash,
-            overlay,
-            created_at_us: ev.created_at_us,
-            seq: ev.seq.0,
-            tenant: ev.tenant,
-        };
-        encoder.record(&export, out).map_err(|e| damaged(ev, e))?;
-        Ok(true)
     }
 }
 
-fn damaged(ev: &EventRef<'_>, e: crate::event::BodyError) -> EngineError {
-    EngineError::Query {
-        why: format!(
-            "the stored event at lsn {} (segment {}, byte {}) cannot be exported: {e}",
-            ev.lsn.0, ev.segment, ev.offset
-        ),
+/// The LSNs an export walks: its time range's, from `from_seq`'s event, below `end`.
+fn range_of(engine: &Engine, spec: &ExportSpec, end: Lsn) -> Range<Lsn> {
+    let f = &spec.filter;
+    let (from, to) = (f.start_us.unwrap_or(i64::MIN), f.end_us.unwrap_or(i64::MAX));
+    let mut left = if from < to {
+        engine.lsn_range_of_time(from, to)
+    } else {
+        Lsn(1)..Lsn(1)
+    };
+    left.end = left.end.min(end);
+    if let Some(seq) = spec.from_seq {
+        match engine.locate_seq(&f.tenant, seq) {
+            Some((lsn, _)) => left.start = left.start.max(lsn),
+            // Past the tenant's head: nothing. Else its slot is damaged: walk the
+            // range and compare seqs.
+            None if seq > engine.chain_head(&f.tenant).seq => left.start = left.end,
+            None => {}
+        }
     }
+    left
 }

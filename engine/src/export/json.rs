@@ -6,10 +6,8 @@ use super::{whole, Encoder, ExportEvent};
 use crate::event::BodyError;
 
 /// `[` event `,` event … `]`.
-#[derive(Debug, Default)]
-pub struct JsonArrayEncoder {
-    started: bool,
-}
+#[derive(Debug, Default, Clone, Copy)]
+pub struct JsonArrayEncoder;
 
 impl Encoder for JsonArrayEncoder {
     fn begin(&mut self, out: &mut Vec<u8>) {
@@ -17,24 +15,24 @@ impl Encoder for JsonArrayEncoder {
     }
 
     fn record(&mut self, ev: &ExportEvent<'_>, out: &mut Vec<u8>) -> Result<(), BodyError> {
-        let started = self.started;
-        whole(out, |out| {
-            if started {
-                out.push(b',');
-            }
-            ev.write_returned(out)
-        })?;
-        self.started = true;
-        Ok(())
+        ev.write_returned(out)
+    }
+
+    fn separator(&self) -> &'static [u8] {
+        b","
     }
 
     fn end(&mut self, out: &mut Vec<u8>) {
         out.push(b']');
     }
+
+    fn fork(&self) -> Option<Box<dyn Encoder>> {
+        Some(Box::new(*self))
+    }
 }
 
 /// One event per line.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct NdjsonEncoder;
 
 impl Encoder for NdjsonEncoder {
@@ -44,5 +42,9 @@ impl Encoder for NdjsonEncoder {
             out.push(b'\n');
             Ok(())
         })
+    }
+
+    fn fork(&self) -> Option<Box<dyn Encoder>> {
+        Some(Box::new(*self))
     }
 }

@@ -65,7 +65,7 @@ const ATTRIBUTES: [(&str, Column); 22] = [
 ];
 
 /// Writes LEEF, one record per line.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct LeefEncoder {
     /// Which LEEF.
     pub version: LeefVersion,
@@ -79,6 +79,10 @@ impl Encoder for LeefEncoder {
             out.push(b'\n');
             Ok(())
         })
+    }
+
+    fn fork(&self) -> Option<Box<dyn Encoder>> {
+        Some(Box::new(*self))
     }
 }
 
@@ -122,13 +126,14 @@ pub(crate) fn write_leef(
     attr("devTime", &dev_time, out);
     attr("devTimeFormat", DEV_TIME_FORMAT, out);
     let severity = m.text(Column::Severity).unwrap_or_default();
-    attr("sev", &severity_leef(&severity).to_string(), out);
+    let mut digits = itoa::Buffer::new();
+    attr("sev", digits.format(severity_leef(&severity)), out);
     for (key, col) in ATTRIBUTES {
         if let Some(v) = m.text(col) {
             attr(key, &v, out);
         }
     }
-    attr("seq", &ev.seq.to_string(), out);
+    attr("seq", digits.format(ev.seq), out);
     attr("hash", &super::text::hash_hex(ev.hash), out);
     if let Some(prev) = m.text(Column::PrevHash) {
         attr("prevHash", &prev, out);

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use crate::event::{top_level_members, BodyError};
+use crate::event::{text_members, utf8, BodyError};
 use crate::search::string;
 
 use super::ExportEvent;
@@ -89,10 +89,11 @@ columns! {
 }
 
 /// The stored body's members by column, as raw JSON (`hash` and the overlay are not in
-/// the body: encoders take them from the [`ExportEvent`]).
+/// the body: encoders take them from the [`ExportEvent`]). The body is checked to be
+/// UTF-8 once, so every member is text without another check.
 #[derive(Debug)]
 pub struct Members<'a> {
-    raw: [Option<&'a [u8]>; Column::ALL.len()],
+    raw: [Option<&'a str>; Column::ALL.len()],
 }
 
 impl<'a> Members<'a> {
@@ -100,7 +101,7 @@ impl<'a> Members<'a> {
     /// none in a body it stored) is an error rather than silently left out.
     pub fn of(ev: &ExportEvent<'a>) -> Result<Members<'a>, BodyError> {
         let mut raw = [None; Column::ALL.len()];
-        for member in top_level_members(ev.body) {
+        for member in text_members(utf8(ev.body)?) {
             let (key, value) = member?;
             let Some(col) = Column::of(key) else {
                 return Err(BodyError::BadField {
@@ -115,15 +116,16 @@ impl<'a> Members<'a> {
 
     /// The raw JSON value of a body member.
     pub fn raw(&self, col: Column) -> Option<&'a [u8]> {
-        self.raw[col as usize]
+        self.raw[col as usize].map(str::as_bytes)
     }
 
     /// A member's text: a string unescaped, any other value as its compact JSON.
     pub fn text(&self, col: Column) -> Option<Cow<'a, str>> {
-        let raw = self.raw(col)?;
-        if raw.first() == Some(&b'"') {
-            return string(raw);
+        let raw = self.raw[col as usize]?;
+        match raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            Some(inner) if !inner.contains('\\') => Some(Cow::Borrowed(inner)),
+            Some(_) => string(raw.as_bytes()),
+            None => Some(Cow::Borrowed(raw)),
         }
-        std::str::from_utf8(raw).ok().map(Cow::Borrowed)
     }
 }

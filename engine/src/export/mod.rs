@@ -21,6 +21,7 @@ mod syslog;
 #[cfg(test)]
 mod tests;
 mod text;
+mod walk;
 
 pub use cef::{CefEncoder, CEF_EXTENSION_CHARS_MAX};
 pub use csv::CsvEncoder;
@@ -34,6 +35,7 @@ pub use syslog::{
     SYSLOG_FACILITY_DEFAULT, SYSLOG_MESSAGE_BYTES_DEFAULT, SYSLOG_MESSAGE_BYTES_MIN,
 };
 pub use text::{cut_bytes_at_char, cut_chars, CUT_MARK};
+pub use walk::EXPORT_PARALLEL_EVENTS_MIN;
 
 use crate::event::{write_returned, BodyError, Overlay};
 
@@ -73,8 +75,19 @@ pub trait Encoder: Send {
     fn begin(&mut self, _out: &mut Vec<u8>) {}
     /// One whole record. On error `out` is left as it was.
     fn record(&mut self, ev: &ExportEvent<'_>, out: &mut Vec<u8>) -> Result<(), BodyError>;
+    /// What goes between two records (JSON's `,`); the cursor writes it.
+    fn separator(&self) -> &'static [u8] {
+        b""
+    }
     /// What comes after the last record (`]`).
     fn end(&mut self, _out: &mut Vec<u8>) {}
+    /// A second encoder that writes the same records as this one, so that the cursor can
+    /// encode two halves of a stretch at once and put them end to end. `None` (the
+    /// default) for an encoder that keeps state across records: its chunks are encoded
+    /// on one thread.
+    fn fork(&self) -> Option<Box<dyn Encoder>> {
+        None
+    }
 }
 
 /// Runs `write` on `out`, leaving `out` as it was if it fails: encoders never leave half

@@ -29,7 +29,7 @@ impl Soc2Encoder {
     pub fn new(report: Soc2Report) -> Soc2Encoder {
         Soc2Encoder {
             report,
-            events: JsonArrayEncoder::default(),
+            events: JsonArrayEncoder,
         }
     }
 }
@@ -45,6 +45,14 @@ impl Encoder for Soc2Encoder {
 
     fn record(&mut self, ev: &ExportEvent<'_>, out: &mut Vec<u8>) -> Result<(), BodyError> {
         self.events.record(ev, out)
+    }
+
+    fn separator(&self) -> &'static [u8] {
+        self.events.separator()
+    }
+
+    fn fork(&self) -> Option<Box<dyn Encoder>> {
+        self.events.fork()
     }
 
     fn end(&mut self, out: &mut Vec<u8>) {

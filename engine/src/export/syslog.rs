@@ -93,7 +93,7 @@ impl Default for SyslogOptions {
 }
 
 /// Writes syslog messages.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SyslogEncoder {
     options: SyslogOptions,
     hostname: String,
@@ -162,7 +162,7 @@ impl Encoder for SyslogEncoder {
         self.message.extend_from_slice(&self.msg);
         whole(out, |out| {
             if self.options.framing == SyslogFraming::Octet {
-                out.extend_from_slice(self.message.len().to_string().as_bytes());
+                out.extend_from_slice(itoa::Buffer::new().format(self.message.len()).as_bytes());
                 out.push(b' ');
             }
             out.extend_from_slice(&self.message);
@@ -172,6 +172,10 @@ impl Encoder for SyslogEncoder {
             Ok(())
         })
     }
+
+    fn fork(&self) -> Option<Box<dyn Encoder>> {
+        Some(Box::new(self.clone()))
+    }
 }
 
 impl SyslogEncoder {
@@ -180,7 +184,10 @@ impl SyslogEncoder {
         let severity = m.text(Column::Severity).unwrap_or_default();
         let pri = u32::from(self.options.facility) * 8 + u32::from(severity_syslog(&severity));
         let out = &mut self.message;
-        out.extend_from_slice(format!("<{pri}>1 ").as_bytes());
+        let mut digits = itoa::Buffer::new();
+        out.push(b'<');
+        out.extend_from_slice(digits.format(pri).as_bytes());
+        out.extend_from_slice(b">1 ");
         rfc3339_us(ev.created_at_us, out);
         out.push(b' ');
         out.extend_from_slice(self.hostname.as_bytes());
@@ -188,21 +195,23 @@ impl SyslogEncoder {
         out.extend_from_slice(PRODUCT.as_bytes());
         out.extend_from_slice(b" - ");
         let event_type = m.text(Column::EventType).unwrap_or_default();
-        let msgid: String = event_type
-            .chars()
-            .take(MSGID_CHARS_MAX)
-            .map(|c| if c.is_ascii_graphic() { c } else { '_' })
-            .collect();
-        out.extend_from_slice(if msgid.is_empty() { "-" } else { &msgid }.as_bytes());
-        out.extend_from_slice(format!(" [sealog@{}", self.options.enterprise).as_bytes());
+        if event_type.is_empty() {
+            out.push(b'-');
+        }
+        for c in event_type.chars().take(MSGID_CHARS_MAX) {
+            out.push(if c.is_ascii_graphic() { c as u8 } else { b'_' });
+        }
+        out.extend_from_slice(b" [sealog@");
+        out.extend_from_slice(digits.format(self.options.enterprise).as_bytes());
         let id = m.text(Column::Id).unwrap_or_default();
-        let seq = ev.seq.to_string();
+        let mut seq_digits = itoa::Buffer::new();
+        let seq = seq_digits.format(ev.seq);
         let hash = super::text::hash_hex(ev.hash);
         let truncated = truncated.map(|n| n.to_string());
         let params = [
             ("id", Some(id.as_ref())),
             ("tenant", Some(ev.tenant)),
-            ("seq", Some(seq.as_str())),
+            ("seq", Some(seq)),
             ("hash", Some(hash.as_str())),
             ("truncated", truncated.as_deref()),
         ];
@@ -211,12 +220,13 @@ impl SyslogEncoder {
             out.push(b' ');
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"=\"");
-            for b in value.bytes() {
-                if matches!(b, b'"' | b'\\' | b']') {
-                    out.push(b'\\');
-                }
-                out.push(b);
+            let mut rest = value.as_bytes();
+            while let Some(at) = memchr::memchr3(b'"', b'\\', b']', rest) {
+                out.extend_from_slice(&rest[..at]);
+                out.extend_from_slice(&[b'\\', rest[at]]);
+                rest = &rest[at + 1..];
             }
+            out.extend_from_slice(rest);
             out.push(b'"');
         }
         out.extend_from_slice(b"] ");
@@ -227,8 +237,10 @@ impl SyslogEncoder {
 /// Rewrites DEL and C1 control characters (which JSON may leave raw inside strings) as
 /// `\u00XX` escapes: the same JSON value, with no raw control character.
 fn escape_json_controls(json: &mut Vec<u8>) {
-    let raw_control = |w: &[u8]| w[0] == 0x7f || (w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1]));
-    if !json.windows(2).any(raw_control) && json.last() != Some(&0x7f) {
+    let raw_control =
+        |at: usize| json[at] == 0x7f || json.get(at + 1).is_some_and(|c| (0x80..=0x9F).contains(c));
+    // Candidates are found with SIMD: most messages have none.
+    if !memchr::memchr2_iter(0x7f, 0xC2, json).any(raw_control) {
         return;
     }
     let mut out = Vec::with_capacity(json.len() + 16);
@@ -250,11 +262,11 @@ fn escape_json_controls(json: &mut Vec<u8>) {
 
 /// Replaces C1 control characters (two UTF-8 bytes) with one space.
 fn blank_c1(text: &mut Vec<u8>) {
-    let mut i = 0;
-    while i + 1 < text.len() {
-        if text[i] == 0xC2 && (0x80..=0x9F).contains(&text[i + 1]) {
-            text.splice(i..i + 2, [b' ']);
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(0xC2, &text[from..]).map(|k| from + k) {
+        if text.get(at + 1).is_some_and(|c| (0x80..=0x9F).contains(c)) {
+            text.splice(at..at + 2, [b' ']);
         }
-        i += 1;
+        from = at + 1;
     }
 }

@@ -156,10 +156,11 @@ fn json_and_ndjson_are_the_returned_objects() {
     ev.write_returned(&mut expected).unwrap();
     let nd = encode(&mut NdjsonEncoder, &ev);
     assert_eq!(nd.as_bytes(), [expected.as_slice(), b"\n"].concat());
-    let mut arr = JsonArrayEncoder::default();
+    let mut arr = JsonArrayEncoder;
     let mut out = Vec::new();
     arr.begin(&mut out);
     arr.record(&ev, &mut out).unwrap();
+    out.extend_from_slice(arr.separator());
     arr.record(&ev, &mut out).unwrap();
     arr.end(&mut out);
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();

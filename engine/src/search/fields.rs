@@ -92,7 +92,7 @@ impl<'a> IndexedFields<'a> {
 pub fn string(raw: &[u8]) -> Option<Cow<'_, str>> {
     match raw {
         [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
-            std::str::from_utf8(inner).ok().map(Cow::Borrowed)
+            simdutf8::basic::from_utf8(inner).ok().map(Cow::Borrowed)
         }
         _ => match json::parse(raw).ok()? {
             Value::String(s) => Some(Cow::Owned(s.into_owned())),

@@ -133,7 +133,7 @@ pub fn open(
     let mut cursor = ExportCursor::open(stores.search, request.spec.clone())?;
     let encoder: Box<dyn Encoder> = match request.format {
         Format::Csv => Box::new(CsvEncoder),
-        Format::Json => Box::new(JsonArrayEncoder::default()),
+        Format::Json => Box::new(JsonArrayEncoder),
         Format::Ndjson => Box::new(NdjsonEncoder),
         Format::Cef => Box::new(CefEncoder),
         Format::Leef(version) => Box::new(LeefEncoder { version }),

@@ -167,11 +167,11 @@ pub fn parse(
                         .int("limit", 1, max, &mut errors)
                         .unwrap_or(EXPORT_LIMIT_DEFAULT),
                 ),
-                EXPORT_CHUNK_DEFAULT,
+                EXPORT_CHUNK_MAX,
             ),
             None => (
                 params.int("limit", 1, u64::MAX, &mut errors),
-                EXPORT_CHUNK_DEFAULT,
+                EXPORT_CHUNK_MAX,
             ),
         },
         _ => (

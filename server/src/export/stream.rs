@@ -28,6 +28,9 @@ struct Work {
     encoder: Box<dyn Encoder>,
     chunk: usize,
     done: bool,
+    /// Bytes the next chunk's buffer starts with: the last chunk's size and an eighth,
+    /// so that a chunk is rarely copied into a grown buffer.
+    capacity: usize,
 }
 
 impl Work {
@@ -42,6 +45,7 @@ impl Work {
             self.done = true;
             self.encoder.end(out);
         }
+        self.capacity = out.len() + out.len() / 8;
         Ok(c.events)
     }
 }
@@ -59,9 +63,10 @@ pub async fn respond(
         encoder,
         chunk,
         done: false,
+        capacity: chunk * 1024,
     };
     let (work, first) = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::with_capacity(work.chunk * 1024);
+        let mut out = Vec::with_capacity(work.capacity);
         work.encoder.begin(&mut out);
         let first = loop {
             match work.step(&mut out) {
@@ -106,7 +111,7 @@ async fn produce(mut work: Work, tx: mpsc::Sender<Item>) {
             return;
         };
         let stepped = tokio::task::spawn_blocking(move || {
-            let mut out = Vec::with_capacity(work.chunk * 1024);
+            let mut out = Vec::with_capacity(work.capacity);
             let r = work.step(&mut out).map(|_| out);
             (work, r)
         })
