@@ -17,44 +17,143 @@ pub(crate) enum Action {
     Slash,
 }
 
-/// A byte → action table.
-pub(crate) type Table = [Action; 256];
+/// A byte → action table, and the bytes other than control characters it acts on (so
+/// that runs of plain text are skipped eight bytes at a time).
+pub(crate) struct Table {
+    actions: [Action; 256],
+    /// Printable bytes with an action, padded with NUL (a control byte: found anyway).
+    specials: [u8; SPECIALS_MAX],
+}
+
+/// Most printable bytes a table may act on.
+const SPECIALS_MAX: usize = 2;
 
 /// A table that keeps everything but `specials` (and makes every other control
 /// character, C0 and DEL, a space).
 pub(crate) const fn table(specials: &[(u8, Action)]) -> Table {
-    let mut t = [Action::Keep; 256];
+    let mut actions = [Action::Keep; 256];
     let mut c = 0;
     while c < 0x20 {
-        t[c] = Action::Space;
+        actions[c] = Action::Space;
         c += 1;
     }
-    t[0x7f] = Action::Space;
-    let mut i = 0;
+    actions[0x7f] = Action::Space;
+    let mut printable = [0u8; SPECIALS_MAX];
+    let (mut i, mut n) = (0, 0);
     while i < specials.len() {
-        t[specials[i].0 as usize] = specials[i].1;
+        let b = specials[i].0;
+        actions[b as usize] = specials[i].1;
+        if b >= 0x20 && b != 0x7f {
+            // More than SPECIALS_MAX fails to compile (the table is a const).
+            printable[n] = b;
+            n += 1;
+        }
         i += 1;
     }
-    t
+    Table {
+        actions,
+        specials: printable,
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether some byte of `w` is zero (exact: no false positive).
+#[inline(always)]
+fn has_zero(w: u64) -> bool {
+    w.wrapping_sub(ONES) & !w & HIGHS != 0
+}
+
+/// Whether a byte of `w` may need an action: a control character or a special.
+#[inline(always)]
+fn may_act(w: u64, table: &Table) -> bool {
+    // Bytes below 0x20: subtracting 0x20 borrows into the high bit of an ASCII byte.
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
+    control
+        || has_zero(w ^ (ONES * 0x7f))
+        || table.specials.iter().any(|&s| has_zero(w ^ (ONES * u64::from(s))))
 }
 
 /// Appends `text` to `out`, each byte as `table` says.
 pub(crate) fn write_escaped(text: &[u8], table: &Table, out: &mut Vec<u8>) {
     let mut start = 0;
-    for (i, &b) in text.iter().enumerate() {
-        let action = table[b as usize];
-        if action == Action::Keep {
-            continue;
+    let mut i = 0;
+    while i < text.len() {
+        // Skip whole words that hold nothing to act on.
+        if let Some(chunk) = text.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if !may_act(u64::from_le_bytes(word), table) {
+                i += 8;
+                continue;
+            }
         }
-        out.extend_from_slice(&text[start..i]);
-        start = i + 1;
-        match action {
-            Action::Keep => {}
-            Action::Backslash => out.extend_from_slice(&[b'\\', b]),
-            Action::Space => out.push(b' '),
-            Action::Slash => out.push(b'/'),
-            Action::Named => out.extend_from_slice(if b == b'\n' { b"\\n" } else { b"\\r" }),
+        let end = (i + 8).min(text.len());
+        while i < end {
+            let b = text[i];
+            let action = table.actions[b as usize];
+            if action != Action::Keep {
+                out.extend_from_slice(&text[start..i]);
+                start = i + 1;
+                match action {
+                    Action::Keep => {}
+                    Action::Backslash => out.extend_from_slice(&[b'\\', b]),
+                    Action::Space => out.push(b' '),
+                    Action::Slash => out.push(b'/'),
+                    Action::Named => {
+                        out.extend_from_slice(if b == b'\n' { b"\\n" } else { b"\\r" })
+                    }
+                }
+            }
+            i += 1;
         }
     }
     out.extend_from_slice(&text[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The byte-at-a-time rule, for comparison.
+    fn reference(text: &[u8], table: &Table) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &b in text {
+            match table.actions[b as usize] {
+                Action::Keep => out.push(b),
+                Action::Backslash => out.extend_from_slice(&[b'\\', b]),
+                Action::Space => out.push(b' '),
+                Action::Slash => out.push(b'/'),
+                Action::Named => out.extend_from_slice(if b == b'\n' { b"\\n" } else { b"\\r" }),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn word_skipping_changes_nothing() {
+        const T: Table = table(&[(b'\\', Action::Backslash), (b'=', Action::Backslash), (b'\n', Action::Named)]);
+        const U: Table = table(&[(b'|', Action::Slash)]);
+        let alphabet: &[u8] = b"ab=\\\n\r\t|^\x7f\x1f \xc3\xa9~";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..200 {
+            for _ in 0..20 {
+                let text: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        // Mostly plain letters, so that whole words are skipped.
+                        if state % 5 == 0 { alphabet[(state >> 8) as usize % alphabet.len()] } else { b'a' + (state >> 16) as u8 % 26 }
+                    })
+                    .collect();
+                for t in [&T, &U] {
+                    let mut out = b"x".to_vec();
+                    write_escaped(&text, t, &mut out);
+                    assert_eq!(out[1..], reference(&text, t)[..], "{text:?}");
+                }
+            }
+        }
+    }
 }
