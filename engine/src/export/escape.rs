@@ -72,7 +72,10 @@ fn may_act(w: u64, table: &Table) -> bool {
     let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
     control
         || has_zero(w ^ (ONES * 0x7f))
-        || table.specials.iter().any(|&s| has_zero(w ^ (ONES * u64::from(s))))
+        || table
+            .specials
+            .iter()
+            .any(|&s| has_zero(w ^ (ONES * u64::from(s))))
 }
 
 /// Appends `text` to `out`, each byte as `table` says.
@@ -133,7 +136,11 @@ mod tests {
 
     #[test]
     fn word_skipping_changes_nothing() {
-        const T: Table = table(&[(b'\\', Action::Backslash), (b'=', Action::Backslash), (b'\n', Action::Named)]);
+        const T: Table = table(&[
+            (b'\\', Action::Backslash),
+            (b'=', Action::Backslash),
+            (b'\n', Action::Named),
+        ]);
         const U: Table = table(&[(b'|', Action::Slash)]);
         let alphabet: &[u8] = b"ab=\\\n\r\t|^\x7f\x1f \xc3\xa9~";
         let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -145,7 +152,11 @@ mod tests {
                         state ^= state >> 7;
                         state ^= state << 17;
                         // Mostly plain letters, so that whole words are skipped.
-                        if state % 5 == 0 { alphabet[(state >> 8) as usize % alphabet.len()] } else { b'a' + (state >> 16) as u8 % 26 }
+                        if state.is_multiple_of(5) {
+                            alphabet[(state >> 8) as usize % alphabet.len()]
+                        } else {
+                            b'a' + (state >> 16) as u8 % 26
+                        }
                     })
                     .collect();
                 for t in [&T, &U] {
