@@ -10,7 +10,7 @@
 //! query API is the tool for needles, exports for bulk (docs/EXPORTS.md).
 //!
 //! A chunk walks its part of the range in windows sized from the share of events that
-//! matched so far; [`walk`](super::walk) cuts each window in two halves encoded at once.
+//! matched so far; [`walk`](super::walk) cuts each window into parts encoded at once.
 
 use std::collections::HashMap;
 use std::ops::Range;

@@ -22,14 +22,18 @@ use crate::limits::EXPORT_CHUNKS_QUEUED;
 
 type Item = Result<Bytes, std::io::Error>;
 
+/// Smallest buffer a chunk starts with (after a stretch where nothing matched).
+const CHUNK_CAPACITY_MIN: usize = 64 * 1024;
+
 /// A cursor and its encoder between chunks.
 struct Work {
     cursor: ExportCursor,
     encoder: Box<dyn Encoder>,
     chunk: usize,
     done: bool,
-    /// Bytes the next chunk's buffer starts with: the last chunk's size and an eighth,
-    /// so that a chunk is rarely copied into a grown buffer.
+    /// Bytes the next chunk's buffer starts with: the last chunk's size and an eighth
+    /// (at least [`CHUNK_CAPACITY_MIN`]), so that a chunk is rarely copied into a grown
+    /// buffer.
     capacity: usize,
 }
 
@@ -45,7 +49,7 @@ impl Work {
             self.done = true;
             self.encoder.end(out);
         }
-        self.capacity = out.len() + out.len() / 8;
+        self.capacity = (out.len() + out.len() / 8).max(CHUNK_CAPACITY_MIN);
         Ok(c.events)
     }
 }
