@@ -381,3 +381,59 @@ fn recovery_of_fuzz_artifact_crash_912c0990_stays_bounded() {
         assert!(report.events <= fit);
     }
 }
+
+/// segment_recover, artifact crash-8c88c31551ad6099cfd9f302c444619c68a65c15 (found by
+/// the short fuzz run of CI on 2026-11-22; kept whole in tests/data/fuzz): a segment
+/// and an index whose tenant run claims a first seq and a count that overflow u64 when
+/// added. `fold_heads` (recovery/mod.rs) computed `first_seq + count - 1` and panicked
+/// ("attempt to add with overflow"); now an impossible run is damage. The input is
+/// split into files as the fuzz target does (`sealog_fuzz::split_files`). Before the
+/// fix this test panicked at the same line as the fuzz run.
+#[test]
+fn recovery_of_fuzz_artifact_crash_8c88c315_reports_damage_instead_of_panicking() {
+    const SEPARATOR: &[u8] = b"<<SEALOG-NEXT-FILE>>";
+    const NAMES: [&str; 4] = [
+        "00000000000000000001.seg",
+        "00000000000000000001.idx",
+        "00000000000000000002.seg",
+        "00000000000000000002.idx",
+    ];
+    let data = include_bytes!("data/fuzz/segment_recover-crash-8c88c315.bin");
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let mut rest: &[u8] = data;
+    while parts.len() < NAMES.len() - 1 {
+        let Some(at) = rest.windows(SEPARATOR.len()).position(|w| w == SEPARATOR) else {
+            break;
+        };
+        parts.push(&rest[..at]);
+        rest = &rest[at + SEPARATOR.len()..];
+    }
+    parts.push(rest);
+    assert!(
+        parts.len() >= 2,
+        "the artifact holds a segment and an index"
+    );
+    let disk = FaultyStorage::with_seed(0);
+    let wal = Path::new("/data/wal");
+    disk.create_dir_all(wal).unwrap();
+    for (i, bytes) in parts.iter().enumerate() {
+        if i > 0 && bytes.is_empty() {
+            continue;
+        }
+        let file = disk.create_new(&wal.join(NAMES[i])).unwrap();
+        file.write_all_at(bytes, 0).unwrap();
+        file.sync_all().unwrap();
+    }
+    disk.sync_dir(wal).unwrap();
+    let mut config = EngineConfig::new("/data");
+    config.segment_bytes = sealog_engine::limits::SEGMENT_BYTES_MIN;
+    // Opening may refuse (with an error naming the damage) or open with the damage
+    // reported; it must not panic.
+    // (Today it refuses: "log has a gap: segment 2 starts at lsn 17 but lsn 15 was
+    // expected".)
+    if let Ok((engine, report)) = Engine::open(config, Arc::new(disk)) {
+        assert!(!report.damage.is_empty(), "a damaged index opened clean");
+        let _ = engine.verify(Lsn(1)..Lsn(u64::MAX));
+        engine.close();
+    }
+}

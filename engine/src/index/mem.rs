@@ -118,7 +118,8 @@ impl MemIndex {
         match self.tenants.get(tenant) {
             Some(&t) => {
                 let run = &mut self.runs[t as usize];
-                if rec.seq.0 != run.first_seq.0 + run.recs.len() as u64 {
+                // Checked: a damaged frame may carry any seq, u64::MAX included.
+                if run.first_seq.0.checked_add(run.recs.len() as u64) != Some(rec.seq.0) {
                     return Err(PushFault::SeqGap);
                 }
                 run.recs.push(no);
@@ -232,7 +233,9 @@ impl MemIndex {
     ) -> Result<(), PushFault> {
         if let Some(&t) = self.tenants.get(tenant) {
             let run = &mut self.runs[t as usize];
-            let next = run.first_seq.0 + run.recs.len() as u64;
+            let Some(next) = run.first_seq.0.checked_add(run.recs.len() as u64) else {
+                return Err(PushFault::SeqGap);
+            };
             if rec.seq.0 < next || rec.seq.0 - next > gap_max {
                 return Err(PushFault::SeqGap);
             }

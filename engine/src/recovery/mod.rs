@@ -515,6 +515,17 @@ fn note_damage(rec: &mut Recovered, damage: Vec<Damage>, identity_lost: bool) {
     rec.report.damage.extend(damage);
 }
 
+/// Damage to a whole segment (no offset, LSNs or event to name).
+fn segment_damage(segment: SegmentId, why: String) -> Damage {
+    Damage {
+        segment,
+        offset: 0,
+        lsns: None,
+        id: None,
+        why,
+    }
+}
+
 /// Folds a segment's tenant runs into the chain heads; a run that does not continue
 /// its tenant's chain is damage (an event deleted, or a segment replaced).
 fn fold_heads(rec: &mut Recovered, index: &dyn IndexLookup, id: SegmentId) {
@@ -523,22 +534,29 @@ fn fold_heads(rec: &mut Recovered, index: &dyn IndexLookup, id: SegmentId) {
             continue;
         };
         let head = rec.heads.get(&tenant).copied().unwrap_or(ChainHead::EMPTY);
-        if run.first_seq.0 != head.seq.0 + 1 {
+        // A damaged index can claim any run: its last seq is checked, never computed
+        // with overflow (a fuzzed index once made `first_seq + count` overflow).
+        let Some(last_seq) = run
+            .count
+            .checked_sub(1)
+            .and_then(|k| run.first_seq.0.checked_add(k))
+        else {
+            let why = format!(
+                "tenant {tenant}: the segment's index claims an impossible run ({} events from seq {})",
+                run.count, run.first_seq
+            );
+            note_damage(rec, vec![segment_damage(id, why)], true);
+            continue;
+        };
+        if head.seq.0.checked_add(1) != Some(run.first_seq.0) {
             let why = format!(
                 "tenant {tenant}: segment starts at seq {} but the previous segments end at seq {}",
                 run.first_seq, head.seq
             );
-            let d = Damage {
-                segment: id,
-                offset: 0,
-                lsns: None,
-                id: None,
-                why,
-            };
-            note_damage(rec, vec![d], true);
+            note_damage(rec, vec![segment_damage(id, why)], true);
         }
         let last = rec.heads.entry(tenant).or_insert(ChainHead::EMPTY);
-        last.seq = crate::types::Seq(run.first_seq.0 + run.count - 1);
+        last.seq = crate::types::Seq(last_seq);
         last.hash = run.last_hash;
         last.created_at_us = run.last_created_us;
     }
