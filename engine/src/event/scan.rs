@@ -10,14 +10,14 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// High bit set in each byte of `w` equal to `byte`. Borrows may also flag bytes above
 /// a true match, never below one, so the lowest flag is always exact.
 #[inline(always)]
-fn eq_mask(w: u64, byte: u8) -> u64 {
+pub(crate) fn eq_mask(w: u64, byte: u8) -> u64 {
     let x = w ^ (ONES * u64::from(byte));
     x.wrapping_sub(ONES) & !x & HIGHS
 }
 
 /// High bit set in each byte of `w` below `n` (`n` ≤ 128), with `eq_mask`'s guarantee.
 #[inline(always)]
-fn lt_mask(w: u64, n: u8) -> u64 {
+pub(crate) fn lt_mask(w: u64, n: u8) -> u64 {
     w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
 }
 

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use super::members::{Column, Members};
 use super::text::is_plain_number;
 use super::{whole, Encoder, ExportEvent};
+use crate::event::scan::eq_mask;
 use crate::event::BodyError;
 use crate::time::format_rfc3339_us;
 
@@ -110,18 +111,12 @@ fn write_cell(text: &str, out: &mut Vec<u8>) {
 /// Whether a cell holds `,`, `"`, CR or LF: eight bytes at a time (most cells are short
 /// and plain, where a general search costs more than it saves).
 fn needs_quotes(b: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has = |w: u64, c: u8| {
-        let x = w ^ (ONES * u64::from(c));
-        x.wrapping_sub(ONES) & !x & HIGHS != 0
-    };
     let mut words = b.chunks_exact(8);
     for chunk in &mut words {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let w = u64::from_le_bytes(word);
-        if has(w, b',') || has(w, b'"') || has(w, b'\r') || has(w, b'\n') {
+        if eq_mask(w, b',') | eq_mask(w, b'"') | eq_mask(w, b'\r') | eq_mask(w, b'\n') != 0 {
             return true;
         }
     }

@@ -2,6 +2,8 @@
 //! Every byte the tables below name is ASCII, so replacing it never splits a UTF-8
 //! character, and the output is valid UTF-8 whenever the input is.
 
+use crate::event::scan::{eq_mask, lt_mask};
+
 /// What happens to one byte.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -56,26 +58,15 @@ pub(crate) const fn table(specials: &[(u8, Action)]) -> Table {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether some byte of `w` is zero (exact: no false positive).
-#[inline(always)]
-fn has_zero(w: u64) -> bool {
-    w.wrapping_sub(ONES) & !w & HIGHS != 0
-}
-
 /// Whether a byte of `w` may need an action: a control character or a special.
 #[inline(always)]
 fn may_act(w: u64, table: &Table) -> bool {
-    // Bytes below 0x20: subtracting 0x20 borrows into the high bit of an ASCII byte.
-    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
-    control
-        || has_zero(w ^ (ONES * 0x7f))
-        || table
-            .specials
-            .iter()
-            .any(|&s| has_zero(w ^ (ONES * u64::from(s))))
+    // The masks' lowest flag is exact, so "any flag" is exact too.
+    let mut m = lt_mask(w, 0x20) | eq_mask(w, 0x7f);
+    for &s in &table.specials {
+        m |= eq_mask(w, s);
+    }
+    m != 0
 }
 
 /// Appends `text` to `out`, each byte as `table` says.
