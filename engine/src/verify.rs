@@ -17,7 +17,16 @@ use crate::log::{Engine, EventRef, ScanDirection};
 use crate::types::{Lsn, SegmentId, Seq, TenantId};
 
 /// Events verified per parallel work unit.
-const VERIFY_CHUNK_EVENTS: u64 = 32_768;
+const VERIFY_CHUNK_EVENTS: u64 = 8_192;
+
+/// Work units verified at once per thread before their outcomes are stitched (and
+/// their Merkle leaves handed on, while the next batch is verified): bounds what is
+/// held to about this × threads × [`VERIFY_CHUNK_EVENTS`] × 40 bytes of leaves.
+const VERIFY_BATCH_CHUNKS_PER_THREAD: usize = 16;
+
+/// Receives a tenant's Merkle leaf hashes (RFC 9162: SHA-256(0x00 ‖ event hash)) in log
+/// order, one per readable event of the tenant, with the event's seq.
+pub type LeafSink<'a> = &'a mut (dyn FnMut(Seq, &[u8; 32]) + Send);
 
 /// What is wrong with one stored event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +108,8 @@ struct ChunkOutcome {
     events: u64,
     faults: Vec<VerifyFault>,
     tenants: HashMap<String, TenantSpan>,
+    /// With [`Scope::leaves`]: each readable event's seq and Merkle leaf hash.
+    leaves: Vec<(Seq, [u8; 32])>,
 }
 
 /// What one verification covers.
@@ -109,16 +120,22 @@ struct Scope<'a> {
     tenant: Option<&'a str>,
     /// Check chain links, not only hashes.
     links: bool,
+    /// Compute each event's Merkle leaf hash (for a [`LeafSink`]).
+    leaves: bool,
 }
 
 impl Engine {
     /// Verifies every event with LSN in `range` (clamped to the log).
     pub fn verify(&self, range: Range<Lsn>) -> VerifyReport {
-        self.verify_scope(Scope {
-            range,
-            tenant: None,
-            links: true,
-        })
+        self.verify_scope(
+            Scope {
+                range,
+                tenant: None,
+                links: true,
+                leaves: false,
+            },
+            None,
+        )
     }
 
     /// Verifies one tenant's events with seq in `first..=last`: every hash, and with
@@ -132,6 +149,21 @@ impl Engine {
         last: Seq,
         links: bool,
     ) -> VerifyReport {
+        self.verify_tenant_leaves(tenant, first, last, links, None)
+    }
+
+    /// [`Engine::verify_tenant`], also handing each readable event's Merkle leaf hash
+    /// to `leaves`, in log order, from the same read of the stored frames (the leaves
+    /// are hashed on all cores; `leaves` runs on one, alongside the next batch's
+    /// verification).
+    pub fn verify_tenant_leaves(
+        &self,
+        tenant: &TenantId,
+        first: Seq,
+        last: Seq,
+        links: bool,
+        leaves: Option<LeafSink<'_>>,
+    ) -> VerifyReport {
         if first > last || first.0 == 0 {
             return VerifyReport::default();
         }
@@ -142,11 +174,15 @@ impl Engine {
         let end = self
             .locate_seq(tenant, last)
             .map_or(Lsn(visible.0 + 1), |(lsn, _)| Lsn(lsn.0 + 1));
-        let mut report = self.verify_scope(Scope {
-            range: start..end,
-            tenant: Some(tenant.as_str()),
-            links,
-        });
+        let mut report = self.verify_scope(
+            Scope {
+                range: start..end,
+                tenant: Some(tenant.as_str()),
+                links,
+                leaves: leaves.is_some(),
+            },
+            leaves,
+        );
         if links && first.0 > 1 {
             // The link into the range: the first event must follow seq first-1's hash.
             if let Some(f) = report.first_links.remove(tenant.as_str()) {
@@ -232,7 +268,7 @@ impl Engine {
         (first < end).then(|| (Seq(first), Seq(end - 1)))
     }
 
-    fn verify_scope(&self, scope: Scope<'_>) -> VerifyReport {
+    fn verify_scope(&self, scope: Scope<'_>, leaves: Option<LeafSink<'_>>) -> VerifyReport {
         let started = Instant::now();
         let range = scope.range.clone();
         let end = range.end.min(Lsn(self.stats().visible_lsn.0 + 1));
@@ -241,44 +277,32 @@ impl Engine {
             .step_by(VERIFY_CHUNK_EVENTS as usize)
             .map(|a| Lsn(a)..Lsn((a + VERIFY_CHUNK_EVENTS).min(end.0)))
             .collect();
-        let outcomes: Vec<ChunkOutcome> = chunks
-            .into_par_iter()
-            .map(|r| self.verify_chunk(r, &scope))
-            .collect();
-        let mut report = VerifyReport::default();
-        let mut heads: HashMap<String, (Seq, [u8; 32])> = HashMap::new();
-        for outcome in outcomes {
-            report.events += outcome.events;
-            report.faults.extend(outcome.faults);
-            for (tenant, span) in outcome.tenants {
-                let seq = span.first.seq.unwrap_or_default();
-                match heads.get(&tenant) {
-                    Some((s, h)) => {
-                        if scope.links && !(seq.0 == s.0 + 1 && span.first_prev == *h) {
-                            report.faults.push(span.first);
-                        }
-                    }
-                    // The range may start mid-chain: the first event seen links to what
-                    // came before the range; the caller checks that link if it cares.
-                    None if start.0 > 1 && seq.0 > 1 => {
-                        report.first_links.insert(
-                            tenant.clone(),
-                            FirstLink {
-                                seq,
-                                prev: span.first_prev,
-                                fault: span.first,
-                            },
-                        );
-                    }
-                    None => {
-                        if scope.links && !(seq == Seq(1) && span.first_prev == GENESIS_HASH) {
-                            report.faults.push(span.first);
-                        }
-                    }
-                }
-                heads.insert(tenant, (span.last_seq, span.last_hash));
-            }
+        let batch = VERIFY_BATCH_CHUNKS_PER_THREAD * rayon::current_num_threads().max(1);
+        let mut stitch = Stitch {
+            report: VerifyReport::default(),
+            heads: HashMap::new(),
+            start,
+            links: scope.links,
+            leaves,
+        };
+        // Batch k is verified on all cores while batch k-1 is stitched and its leaves
+        // handed on (in log order, on one core).
+        let mut previous: Vec<ChunkOutcome> = Vec::new();
+        for group in chunks.chunks(batch) {
+            let done = std::mem::take(&mut previous);
+            let (_, outcomes) = rayon::join(
+                || stitch.add(done),
+                || {
+                    group
+                        .par_iter()
+                        .map(|r| self.verify_chunk(r.clone(), &scope))
+                        .collect::<Vec<_>>()
+                },
+            );
+            previous = outcomes;
         }
+        stitch.add(previous);
+        let mut report = stitch.report;
         report.faults.sort_by_key(|f| f.lsn);
         report.elapsed = started.elapsed();
         report
@@ -294,6 +318,10 @@ impl Engine {
                     if scope.tenant.is_none_or(|t| t == ev.tenant) {
                         out.events += 1;
                         check_event(&ev, &mut out, scope.links);
+                        if scope.leaves {
+                            out.leaves
+                                .push((ev.seq, crate::merkle::tree::leaf_hash(&ev.hash)));
+                        }
                     }
                 }
                 // Whose event a damaged frame held is unknown: a tenant's verification
@@ -330,6 +358,59 @@ impl Engine {
             ControlFlow::<()>::Continue(())
         });
         out
+    }
+}
+
+/// Joins chunk outcomes in log order: checks each tenant's link across chunks.
+struct Stitch<'a> {
+    report: VerifyReport,
+    /// Per tenant, the last seq and hash seen so far.
+    heads: HashMap<String, (Seq, [u8; 32])>,
+    start: Lsn,
+    links: bool,
+    leaves: Option<LeafSink<'a>>,
+}
+
+impl Stitch<'_> {
+    fn add(&mut self, outcomes: Vec<ChunkOutcome>) {
+        let report = &mut self.report;
+        for outcome in outcomes {
+            report.events += outcome.events;
+            report.faults.extend(outcome.faults);
+            if let Some(sink) = self.leaves.as_deref_mut() {
+                for (seq, leaf) in &outcome.leaves {
+                    sink(*seq, leaf);
+                }
+            }
+            for (tenant, span) in outcome.tenants {
+                let seq = span.first.seq.unwrap_or_default();
+                match self.heads.get(&tenant) {
+                    Some((s, h)) => {
+                        if self.links && !(seq.0 == s.0 + 1 && span.first_prev == *h) {
+                            report.faults.push(span.first);
+                        }
+                    }
+                    // The range may start mid-chain: the first event seen links to what
+                    // came before the range; the caller checks that link if it cares.
+                    None if self.start.0 > 1 && seq.0 > 1 => {
+                        report.first_links.insert(
+                            tenant.clone(),
+                            FirstLink {
+                                seq,
+                                prev: span.first_prev,
+                                fault: span.first,
+                            },
+                        );
+                    }
+                    None => {
+                        if self.links && !(seq == Seq(1) && span.first_prev == GENESIS_HASH) {
+                            report.faults.push(span.first);
+                        }
+                    }
+                }
+                self.heads.insert(tenant, (span.last_seq, span.last_hash));
+            }
+        }
     }
 }
 

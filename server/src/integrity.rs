@@ -113,35 +113,35 @@ async fn run(
     let transparency = app.transparency.clone();
     let whole = links && from.is_none() && to.is_none() && limit.is_none();
     tokio::task::spawn_blocking(move || {
-        // The Merkle audit first: it snapshots the checkpoints before the events, so
-        // every checkpoint it sees is covered by events it reads (or events are gone).
-        let audit = if whole {
-            Some(transparency.audit(&tenant)?)
-        } else {
-            None
-        };
-        let merkle_faults = audit.as_ref().map_or(0, |a| a.faults.len());
-        // A differing node pins the first altered event; a checkpoint only bounds it.
-        let merkle = audit
-            .and_then(|a| {
-                let precise = a
-                    .faults
-                    .iter()
-                    .position(|f| f.kind == MerkleFaultKind::NodeMismatch);
-                a.faults.into_iter().nth(precise.unwrap_or(0))
-            })
-            .map(|f| {
+        if whole {
+            // Hashes, links and the Merkle audit from one read of the log.
+            let (report, audit) = transparency.verify_chain(&tenant)?;
+            let merkle_faults = audit.faults.len();
+            // A differing node pins the first altered event; a checkpoint only bounds it.
+            let precise = audit
+                .faults
+                .iter()
+                .position(|f| f.kind == MerkleFaultKind::NodeMismatch);
+            let merkle = audit.faults.into_iter().nth(precise.unwrap_or(0)).map(|f| {
                 let id = engine
                     .locate_seq(&tenant, f.from_seq)
                     .and_then(|(lsn, _)| engine.indexed_id(lsn));
                 (f, id)
             });
+            let first = (report.events > 0 || !report.faults.is_empty()).then_some(Seq(1));
+            return Ok(Outcome {
+                report,
+                first,
+                merkle,
+                merkle_faults,
+            });
+        }
         let Some((first, last)) = engine.seqs_in_time(&tenant, from, to) else {
             return Ok(Outcome {
                 report: VerifyReport::default(),
                 first: None,
-                merkle,
-                merkle_faults,
+                merkle: None,
+                merkle_faults: 0,
             });
         };
         let first = match limit {
@@ -151,8 +151,8 @@ async fn run(
         Ok(Outcome {
             report: engine.verify_tenant(&tenant, first, last, links),
             first: Some(first),
-            merkle,
-            merkle_faults,
+            merkle: None,
+            merkle_faults: 0,
         })
     })
     .await

@@ -6,7 +6,7 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use super::checkpoints::CheckpointFile;
+use super::checkpoints::{CheckpointFile, StoredCheckpoint};
 use super::note::{open_checkpoint, VerifierKey};
 use super::store::{nodes_path, NODE_BYTES};
 use super::tree::{self, Frontier};
@@ -15,6 +15,7 @@ use crate::error::{IoContext, Result};
 use crate::log::{Engine, ScanDirection};
 use crate::storage::{FileHandle, Storage};
 use crate::types::{Lsn, Seq, TenantId};
+use crate::verify::VerifyReport;
 
 /// Node bytes read per call while comparing.
 const AUDIT_READ_BYTES: u64 = 1 << 20;
@@ -104,6 +105,9 @@ pub struct MerkleAuditor {
     key: Option<VerifierKey>,
     frontier: Frontier,
     next_ckpt: u64,
+    /// Checkpoint `next_ckpt`, once read (it is compared when the tree reaches its size;
+    /// reading it again for every event would cost a read per event).
+    next_read: Option<StoredCheckpoint>,
     last_good_size: u64,
     node_pos: u64,
     buf: Vec<u8>,
@@ -151,6 +155,7 @@ impl MerkleAuditor {
             key: input.key.cloned(),
             frontier: Frontier::new(),
             next_ckpt: 0,
+            next_read: None,
             last_good_size: 0,
             node_pos: 0,
             buf: Vec::new(),
@@ -168,12 +173,18 @@ impl MerkleAuditor {
 
     /// Folds in the event of seq `size() + 1` by its stored hash.
     pub fn push(&mut self, seq: Seq, event_hash: &Hash) -> Result<()> {
+        self.push_leaf(seq, &tree::leaf_hash(event_hash))
+    }
+
+    /// Folds in the event of seq `size() + 1` by its leaf hash (SHA-256(0x00 ‖ its
+    /// stored hash), e.g. computed by [`Engine::verify_tenant_leaves`]).
+    pub fn push_leaf(&mut self, seq: Seq, leaf: &Hash) -> Result<()> {
         // One buffer for the whole audit: this runs once per event.
         let mut emitted = std::mem::take(&mut self.emitted);
         emitted.clear();
         if self
             .frontier
-            .push(tree::leaf_hash(event_hash), |_, _, h| emitted.push(*h))
+            .push(*leaf, |_, _, h| emitted.push(*h))
             .is_err()
         {
             self.emitted = emitted;
@@ -224,9 +235,12 @@ impl MerkleAuditor {
             return;
         };
         let size = self.frontier.size();
+        if self.next_read.is_some_and(|cp| cp.size > size) {
+            return;
+        }
         while self.next_ckpt < self.count {
             let k = self.next_ckpt;
-            let cp = match c.get(k) {
+            let cp = match self.next_read.take().map_or_else(|| c.get(k), Ok) {
                 Ok(cp) => cp,
                 Err(e) => {
                     self.audit.faults.push(MerkleFault {
@@ -240,7 +254,10 @@ impl MerkleAuditor {
                 }
             };
             match cp.size.cmp(&size) {
-                std::cmp::Ordering::Greater => return,
+                std::cmp::Ordering::Greater => {
+                    self.next_read = Some(cp);
+                    return;
+                }
                 std::cmp::Ordering::Less => {
                     self.audit.faults.push(MerkleFault {
                         kind: MerkleFaultKind::CheckpointOrder,
@@ -328,6 +345,34 @@ impl MerkleAuditor {
         self.audit.faults.extend(self.node_fault.take());
         self.audit.faults.sort_by_key(|f| f.from_seq);
         self.audit
+    }
+}
+
+/// Verifies the tenant's whole chain (every hash and link, [`Engine::verify_tenant`]) and,
+/// from the same read of the frames, recomputes its tree and compares it with the stored
+/// nodes and checkpoints, as [`audit_tenant`] does.
+pub fn verify_and_audit_tenant(
+    engine: &Engine,
+    storage: &dyn Storage,
+    input: &AuditInput<'_>,
+) -> Result<(VerifyReport, TenantAudit)> {
+    let tenant = input.tenant;
+    // Opened first: every checkpoint it sees is covered by events read after.
+    let mut auditor = MerkleAuditor::open(storage, input)?;
+    let head = engine.chain_head(tenant).seq;
+    let mut failed = None;
+    let mut sink = |seq: Seq, leaf: &Hash| {
+        // A break in this chain is the verification's to report.
+        if failed.is_none() && seq.0 == auditor.size() + 1 {
+            if let Err(e) = auditor.push_leaf(seq, leaf) {
+                failed = Some(e);
+            }
+        }
+    };
+    let report = engine.verify_tenant_leaves(tenant, Seq(1), head, true, Some(&mut sink));
+    match failed {
+        Some(e) => Err(e),
+        None => Ok((report, auditor.finish())),
     }
 }
 
