@@ -2,7 +2,7 @@
 //! hashed on all cores), links and Merkle trees per tenant (tenants in parallel),
 //! then every stored checkpoint. Reads only; creates, changes and locks nothing.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -10,10 +10,11 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::report::{DataDirReport, EventFault, SegmentFault, SegmentFaultKind};
-use super::segment::{self, Loaded};
+use super::segment::{self, Loaded, SegmentFile};
 use super::tenants::{checkpoint_tenants, finish_tenants, merkle_input, MerkleInput, Tenant};
 use crate::error::{EngineError, IoContext, Result};
 use crate::merkle::note::{VerifierKey, VKEY_FILE_NAME};
+use crate::recovery::scan::Walk;
 use crate::segment::SegmentFiles;
 use crate::storage::Storage;
 use crate::types::{Lsn, SegmentId, TenantId};
@@ -87,7 +88,7 @@ pub fn verify_data_dir(
         merkle,
         report,
         tenants: Vec::new(),
-        by_name: HashMap::new(),
+        by_name: FxHashMap::default(),
         expected: Some(Lsn(1)),
         done: 0,
         total: 0,
@@ -107,9 +108,32 @@ pub fn verify_data_dir(
     pass.total = sizes.iter().sum();
     pass.report.bytes = pass.total;
     let last = files.segments.last().copied();
-    for (&id, &size) in files.segments.iter().zip(&sizes) {
-        pass.segment(id, size, Some(id) == last)?;
-    }
+    // One thread reads and walks the next segment while this one's events are checked
+    // on all cores: at most two segments' bytes are held (the one checked, the one
+    // read ahead).
+    std::thread::scope(|s| -> Result<()> {
+        let (ahead, segments) = std::sync::mpsc::sync_channel(0);
+        let wal = &wal;
+        let ids = &files.segments;
+        s.spawn(move || {
+            for &id in ids {
+                let read = segment::load(storage, wal, id, Some(id) == last).map(|l| match l {
+                    Loaded::Segment(seg) => {
+                        let walk = segment::walk(&seg);
+                        ReadAhead::Walked(seg, Box::new(walk))
+                    }
+                    other => ReadAhead::Other(other),
+                });
+                if ahead.send(read).is_err() {
+                    return; // the check stopped on an error
+                }
+            }
+        });
+        for (read, &size) in segments.into_iter().zip(&sizes) {
+            pass.segment(read?, size)?;
+        }
+        Ok(())
+    })?;
     let mut report = pass.finish();
     report.elapsed = started.elapsed();
     Ok(report)
@@ -130,6 +154,14 @@ fn list_wal(storage: &dyn Storage, data_dir: &Path, wal: &Path) -> Result<Vec<St
     }
 }
 
+/// A segment as the read-ahead thread hands it on.
+enum ReadAhead {
+    /// Read and walked.
+    Walked(Box<SegmentFile>, Box<Walk>),
+    /// Not a segment to walk (unusable, unfinished).
+    Other(Loaded),
+}
+
 /// One pass over the segments, in log order.
 struct Pass<'a> {
     storage: &'a dyn Storage,
@@ -138,7 +170,7 @@ struct Pass<'a> {
     merkle: MerkleInput<'a>,
     report: DataDirReport,
     tenants: Vec<Tenant>,
-    by_name: HashMap<String, usize>,
+    by_name: FxHashMap<String, usize>,
     /// The LSN the next segment must start with (unknown after an unusable one).
     expected: Option<Lsn>,
     /// Bytes of segments done, and of all.
@@ -159,22 +191,26 @@ impl Pass<'_> {
     }
 
     /// Checks one segment, then its events' links and leaves, tenants in parallel.
-    fn segment(&mut self, id: SegmentId, size: u64, is_last: bool) -> Result<()> {
-        let seg = match segment::load(self.storage, self.wal, id, is_last)? {
-            Loaded::Unusable(fault) => {
+    fn segment(&mut self, read: ReadAhead, size: u64) -> Result<()> {
+        let (seg, walk) = match read {
+            ReadAhead::Walked(seg, walk) => (seg, walk),
+            ReadAhead::Other(Loaded::Segment(seg)) => {
+                let walk = Box::new(segment::walk(&seg));
+                (seg, walk)
+            }
+            ReadAhead::Other(Loaded::Unusable(fault)) => {
                 self.report.segment_faults.push(fault);
                 self.expected = None;
                 return Ok(());
             }
-            Loaded::Unfinished => {
+            ReadAhead::Other(Loaded::Unfinished(id)) => {
                 self.report.notes.push(format!(
                     "segment {id}: its creation never finished (no header, no events); sealogd removes it at its next start"
                 ));
                 return Ok(());
             }
-            Loaded::Segment(seg) => seg,
         };
-        let first = seg.header.first_lsn;
+        let (id, first) = (seg.id, seg.header.first_lsn);
         if let Some(exp) = self.expected.filter(|e| *e != first) {
             self.report.segment_faults.push(lsn_gap(id, exp, first));
         }
@@ -186,7 +222,7 @@ impl Pass<'_> {
                 progress(before + now.min(size), total);
             }
         };
-        let checked = segment::check(self.storage, self.wal, &seg, &tick);
+        let checked = segment::check(self.storage, self.wal, &seg, &walk, &tick);
         self.expected = Some(checked.next_lsn);
         self.report.events += checked.events.len() as u64;
         self.report.event_faults.extend(checked.event_faults);

@@ -32,7 +32,7 @@ pub(crate) enum Loaded {
     /// The file cannot be read as a segment at all.
     Unusable(SegmentFault),
     /// The last segment's creation never finished: a bad header, then only zeros.
-    Unfinished,
+    Unfinished(SegmentId),
     /// A segment to walk.
     Segment(Box<SegmentFile>),
 }
@@ -81,7 +81,7 @@ pub(crate) fn load(
             if is_last {
                 let rest = read_nonzero_prefix(file.as_ref(), size, 0, &path)?;
                 if rest.len() <= SEGMENT_HEADER_BYTES {
-                    return Ok(Loaded::Unfinished);
+                    return Ok(Loaded::Unfinished(id));
                 }
             }
             return unusable(SegmentFaultKind::Header, format!("unreadable header: {e}"));
@@ -116,6 +116,8 @@ pub(crate) struct CheckedEvent<'a> {
     pub id: uuid::Uuid,
     /// The stored hash (the Merkle leaf input).
     pub hash: Hash,
+    /// Its Merkle leaf hash (hashed here, in the parallel chunks).
+    pub leaf: Hash,
     pub tenant: &'a str,
     /// The body's `prev_hash`; `None` when its server fields are unreadable (reported).
     pub prev: Option<Hash>,
@@ -132,23 +134,28 @@ pub(crate) struct SegmentCheck<'a> {
     pub next_lsn: Lsn,
 }
 
-/// Walks and checks a loaded segment. `wal` is read only for the segment's index file,
-/// to name events lost to damage. `tick(bytes)` is called as chunks of frames are
-/// checked (for progress).
-pub(crate) fn check<'a>(
-    storage: &dyn Storage,
-    wal: &Path,
-    seg: &'a SegmentFile,
-    tick: &(dyn Fn(u64) + Sync),
-) -> SegmentCheck<'a> {
+/// Walks a loaded segment's frames (CRC, layout, LSNs), as recovery walks them.
+pub(crate) fn walk(seg: &SegmentFile) -> scan::Walk {
     let tail_may_be_torn = seg.is_last && seg.seal.is_none();
-    let walk = scan::walk(
+    scan::walk(
         &seg.bytes,
         seg.id,
         seg.header.first_lsn,
         tail_may_be_torn,
         false,
-    );
+    )
+}
+
+/// Checks a loaded segment given its [`walk`]. `wal` is read only for the segment's
+/// index file, to name events lost to damage. `tick(bytes)` is called as chunks of
+/// frames are checked (for progress).
+pub(crate) fn check<'a>(
+    storage: &dyn Storage,
+    wal: &Path,
+    seg: &'a SegmentFile,
+    walk: &scan::Walk,
+    tick: &(dyn Fn(u64) + Sync),
+) -> SegmentCheck<'a> {
     let n = walk.index.len() as u64;
     let chunks: Vec<std::ops::Range<u64>> = (0..n)
         .step_by(CHECK_CHUNK_RECORDS as usize)
@@ -177,8 +184,8 @@ pub(crate) fn check<'a>(
         events.extend(e);
         event_faults.extend(f);
     }
-    let unreadable = super::damage::unreadable_faults(storage, wal, seg, &walk);
-    let segment_faults = segment_faults(seg, &walk, intact, unreadable.is_empty());
+    let unreadable = super::damage::unreadable_faults(storage, wal, seg, walk);
+    let segment_faults = segment_faults(seg, walk, intact, unreadable.is_empty());
     event_faults.extend(unreadable);
     let torn = walk.torn.map(|(from, to, records)| TornTailFound {
         segment: seg.id,
@@ -320,6 +327,7 @@ fn check_chunk<'a>(
             seq: ev.seq,
             id: ev.id,
             hash: ev.hash,
+            leaf: crate::merkle::tree::leaf_hash(&ev.hash),
             tenant: ev.tenant,
             prev,
         });

@@ -57,7 +57,7 @@ impl Tenant {
             self.head = Some((ev.seq, ev.hash));
             // A break in the chain is reported above; the tree can only follow seq order.
             if ev.seq.0 == self.auditor.size() + 1 {
-                self.auditor.push(ev.seq, &ev.hash)?;
+                self.auditor.push_leaf(ev.seq, &ev.leaf)?;
             }
         }
         self.pending.clear();
