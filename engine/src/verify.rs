@@ -455,30 +455,189 @@ fn check_event(ev: &EventRef<'_>, out: &mut ChunkOutcome, links: bool) {
 }
 
 /// Reads the body's server fields, checks them against the frame header and returns
-/// the claimed `prev_hash`.
+/// the claimed `prev_hash`. Each is compared, as JSON text, with the frame header's
+/// value written the way sealog writes it: equal bytes also prove the body's value
+/// well-formed, so no field is parsed on its own. (The frame's tenant is a checked
+/// `[A-Za-z0-9_-]` name, so its quoted form has no escapes.)
 pub(crate) fn body_link(ev: &EventRef<'_>) -> Result<[u8; 32], String> {
-    let f = crate::event::server_fields(ev.body).map_err(|e| format!("body unreadable: {e}"))?;
-    if f.seq != ev.seq.0 {
-        return Err(format!("body seq {} but frame seq {}", f.seq, ev.seq));
+    let f =
+        crate::event::raw_server_fields(ev.body).map_err(|e| format!("body unreadable: {e}"))?;
+    let text = |raw: &[u8]| String::from_utf8_lossy(raw).into_owned();
+    let quoted = |raw: &[u8], inner: &[u8]| {
+        raw.len() == inner.len() + 2
+            && raw[0] == b'"'
+            && raw[raw.len() - 1] == b'"'
+            && &raw[1..raw.len() - 1] == inner
+    };
+    if f.seq != itoa::Buffer::new().format(ev.seq.0).as_bytes() {
+        return Err(format!("body seq {} but frame seq {}", text(f.seq), ev.seq));
     }
-    if f.tenant_id != ev.tenant {
+    if !quoted(f.tenant_id, ev.tenant.as_bytes()) {
         return Err(format!(
-            "body tenant {:?} but frame tenant {:?}",
-            f.tenant_id, ev.tenant
+            "body tenant {} but frame tenant {:?}",
+            text(f.tenant_id),
+            ev.tenant
         ));
     }
     let mut id = uuid::Uuid::encode_buffer();
-    if f.id.as_bytes() != ev.id.hyphenated().encode_lower(&mut id).as_bytes() {
-        return Err(format!("body id {} but frame id {}", f.id, ev.id));
+    if !quoted(f.id, ev.id.hyphenated().encode_lower(&mut id).as_bytes()) {
+        return Err(format!("body id {} but frame id {}", text(f.id), ev.id));
     }
     let mut created = [0u8; crate::time::RFC3339_US_BYTES];
     crate::time::write_rfc3339_us(ev.created_at_us, &mut created);
-    if f.created_at.as_bytes() != created {
+    if !quoted(f.created_at, &created) {
         return Err(format!(
             "body created_at {} but frame time {}",
-            f.created_at, ev.created_at_us
+            text(f.created_at),
+            ev.created_at_us
         ));
     }
-    crate::chain::decode_hash_hex(f.prev_hash.as_bytes())
-        .ok_or_else(|| format!("prev_hash {:?} is not 64 lowercase hex digits", f.prev_hash))
+    let hex = match f.prev_hash {
+        [b'"', inner @ .., b'"'] => Some(inner),
+        _ => None,
+    };
+    hex.and_then(crate::chain::decode_hash_hex).ok_or_else(|| {
+        format!(
+            "prev_hash {} is not 64 lowercase hex digits",
+            text(f.prev_hash)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::body_link;
+    use crate::event::{prepare_event, server_fields, ServerFields};
+    use crate::log::EventRef;
+    use crate::types::Seq;
+
+    const PREV: [u8; 32] = [0x3c; 32];
+    const AT_US: i64 = 1_795_300_782_123_456;
+    const ID: u128 = 0x0193_0000_0000_7000_8000_0000_0000_00ab;
+
+    fn stored_body(seq: u64, tenant: &str) -> Vec<u8> {
+        let p = prepare_event(
+            br#"{"event_type":"order.placed","user_id":"u1","new_values":{"seq":7,"prev_hash":"x","id":"y"},"tags":["a"]}"#,
+        )
+        .expect("valid event");
+        let mut body = Vec::new();
+        let server = ServerFields {
+            created_at_us: AT_US,
+            id: uuid::Uuid::from_u128(ID),
+            prev_hash: &PREV,
+            seq,
+            tenant,
+        };
+        p.write_body(&server, &mut body);
+        body
+    }
+
+    /// The rule body_link replaced: parse and check each field's form, then compare.
+    fn parsed_link(ev: &EventRef<'_>) -> Option<[u8; 32]> {
+        let f = server_fields(ev.body).ok()?;
+        let mut id = uuid::Uuid::encode_buffer();
+        let mut created = [0u8; crate::time::RFC3339_US_BYTES];
+        crate::time::write_rfc3339_us(ev.created_at_us, &mut created);
+        let same = f.seq == ev.seq.0
+            && f.tenant_id == ev.tenant
+            && f.id.as_bytes() == ev.id.hyphenated().encode_lower(&mut id).as_bytes()
+            && f.created_at.as_bytes() == created;
+        same.then(|| crate::chain::decode_hash_hex(f.prev_hash.as_bytes()))
+            .flatten()
+    }
+
+    #[test]
+    fn an_intact_body_links_to_its_prev_hash() {
+        let body = stored_body(12, "acme-1");
+        let id = uuid::Uuid::from_u128(ID);
+        let ev = EventRef::for_test(Seq(12), AT_US, id, "acme-1", &body);
+        assert_eq!(body_link(&ev), Ok(PREV));
+        for (ev, names) in [
+            (
+                EventRef::for_test(Seq(13), AT_US, id, "acme-1", &body),
+                "seq",
+            ),
+            (
+                EventRef::for_test(Seq(12), AT_US + 1, id, "acme-1", &body),
+                "created_at",
+            ),
+            (
+                EventRef::for_test(
+                    Seq(12),
+                    AT_US,
+                    uuid::Uuid::from_u128(ID + 1),
+                    "acme-1",
+                    &body,
+                ),
+                "id",
+            ),
+            (
+                EventRef::for_test(Seq(12), AT_US, id, "acme-2", &body),
+                "tenant",
+            ),
+        ] {
+            let why = body_link(&ev).expect_err(names);
+            assert!(why.contains(names), "{why}");
+        }
+    }
+
+    /// The members body_link reads.
+    const FIELDS: &[&str] = &["created_at", "id", "prev_hash", "seq", "tenant_id"];
+
+    /// Bytes that change a field's form or value, or the body's structure.
+    const EDITS: &[u8] = b"\"\\{}[],:0123456789abcdefABCDEF-.TZ x";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// Comparing the raw JSON text with the header's values accepts exactly what
+        /// parsing each field and comparing accepted, with the same prev_hash.
+        #[test]
+        fn comparing_text_agrees_with_parsing_each_field(
+            seq in prop::sample::select(vec![1u64, 9, 10, 99, 12_345, 9_007_199_254_740_991]),
+            header_seq_delta in prop::sample::select(vec![0i64, 0, 0, 1, -1]),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, prop::sample::select(EDITS)), 0..3),
+            focus in prop::option::of((prop::sample::select(FIELDS), any::<bool>(), -2i64..=2)),
+        ) {
+            let mut body = stored_body(seq, "t_9-x");
+            // Most cases edit at the start or end of one server field's value (most of
+            // the body is other members, which neither rule reads); the rest anywhere.
+            let text = String::from_utf8_lossy(&body).into_owned();
+            let span = match focus {
+                Some((field, at_end, delta)) => {
+                    // The top-level member (the event also has these keys nested).
+                    let f = server_fields(&body).expect("intact body");
+                    let value = match field {
+                        "created_at" => format!("\"{}\"", f.created_at),
+                        "id" => format!("\"{}\"", f.id),
+                        "prev_hash" => format!("\"{}\"", f.prev_hash),
+                        "seq" => f.seq.to_string(),
+                        _ => format!("\"{}\"", f.tenant_id),
+                    };
+                    let member = format!("\"{field}\":{value}");
+                    let key = text.find(&member).expect("member present");
+                    let value = key + field.len() + 3;
+                    let end = key + member.len();
+                    let at = if at_end { end } else { value };
+                    let at = at.saturating_add_signed(delta as isize).min(body.len());
+                    at..at + 1
+                }
+                None => 0..body.len(),
+            };
+            for (at, op, byte) in edits {
+                let i = span.start + at.index(span.len().max(1));
+                match op {
+                    0 if i < body.len() => body[i] = byte,
+                    1 if i <= body.len() => body.insert(i, byte),
+                    _ if i < body.len() => { body.remove(i); }
+                    _ => {}
+                }
+            }
+            let header_seq = seq.checked_add_signed(header_seq_delta).unwrap_or(seq);
+            let ev = EventRef::for_test(Seq(header_seq), AT_US, uuid::Uuid::from_u128(ID), "t_9-x", &body);
+            prop_assert_eq!(body_link(&ev).ok(), parsed_link(&ev), "{}", String::from_utf8_lossy(&body));
+        }
+    }
 }

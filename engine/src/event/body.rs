@@ -280,6 +280,45 @@ fn set<T>(slot: &mut Option<T>, field: &'static str, value: T) -> Result<(), Bod
 
 /// Finds and checks the five server-set members of a stored body.
 pub fn server_fields(body: &[u8]) -> Result<StoredFields<'_>, BodyError> {
+    let raw = raw_server_fields(body)?;
+    let tenant_ok = |c: u8| c.is_ascii_alphanumeric() | (c == b'_') | (c == b'-');
+    Ok(StoredFields {
+        created_at: created_at_text(raw.created_at)?,
+        id: uuid_text(raw.id)?,
+        prev_hash: ascii_field(
+            raw.prev_hash,
+            "prev_hash",
+            "64 lowercase hex digits",
+            64..=64,
+            is_lower_hex,
+        )?,
+        seq: seq_value(raw.seq)?,
+        tenant_id: ascii_field(
+            raw.tenant_id,
+            "tenant_id",
+            "a tenant name",
+            1..=TENANT_CHARS_MAX,
+            tenant_ok,
+        )?,
+    })
+}
+
+/// The five server-set members of a stored body as their raw JSON values (strings with
+/// their quotes), each present once; their form is not checked. For a reader that
+/// compares them with values of a known form (verification compares them with the
+/// frame header's, written the way sealog writes them, so equal bytes are the check of
+/// form too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawServerFields<'a> {
+    pub(crate) created_at: &'a [u8],
+    pub(crate) id: &'a [u8],
+    pub(crate) prev_hash: &'a [u8],
+    pub(crate) seq: &'a [u8],
+    pub(crate) tenant_id: &'a [u8],
+}
+
+/// Finds the five server-set members of a stored body (see [`RawServerFields`]).
+pub(crate) fn raw_server_fields(body: &[u8]) -> Result<RawServerFields<'_>, BodyError> {
     let (mut created_at, mut id, mut prev_hash, mut seq, mut tenant_id) =
         (None, None, None, None, None);
     for member in Scanner::new(body) {
@@ -302,30 +341,16 @@ pub fn server_fields(body: &[u8]) -> Result<StoredFields<'_>, BodyError> {
             continue;
         }
         match key {
-            b"created_at" => set(&mut created_at, "created_at", created_at_text(value)?)?,
-            b"id" => set(&mut id, "id", uuid_text(value)?)?,
-            b"prev_hash" => {
-                let expected = "64 lowercase hex digits";
-                let s = ascii_field(value, "prev_hash", expected, 64..=64, is_lower_hex)?;
-                set(&mut prev_hash, "prev_hash", s)?;
-            }
-            b"seq" => set(&mut seq, "seq", seq_value(value)?)?,
-            b"tenant_id" => {
-                let ok = |c: u8| c.is_ascii_alphanumeric() | (c == b'_') | (c == b'-');
-                let s = ascii_field(
-                    value,
-                    "tenant_id",
-                    "a tenant name",
-                    1..=TENANT_CHARS_MAX,
-                    ok,
-                )?;
-                set(&mut tenant_id, "tenant_id", s)?;
-            }
+            b"created_at" => set(&mut created_at, "created_at", value)?,
+            b"id" => set(&mut id, "id", value)?,
+            b"prev_hash" => set(&mut prev_hash, "prev_hash", value)?,
+            b"seq" => set(&mut seq, "seq", value)?,
+            b"tenant_id" => set(&mut tenant_id, "tenant_id", value)?,
             _ => {}
         }
     }
     let missing = |field| BodyError::Missing { field };
-    Ok(StoredFields {
+    Ok(RawServerFields {
         created_at: created_at.ok_or(missing("created_at"))?,
         id: id.ok_or(missing("id"))?,
         prev_hash: prev_hash.ok_or(missing("prev_hash"))?,

@@ -36,6 +36,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use body::raw_server_fields;
 pub use body::{server_fields, top_level_members, BodyError, StoredFields};
 pub(crate) use body::{text_members, utf8};
 pub use error::FieldError;

@@ -42,6 +42,32 @@ pub struct EventRef<'a> {
     frame: &'a [u8],
 }
 
+impl<'a> EventRef<'a> {
+    /// An event with `body` and these header fields, framed by nothing (tests of what
+    /// reads do with bodies).
+    #[cfg(test)]
+    pub(crate) fn for_test(
+        seq: Seq,
+        created_at_us: i64,
+        id: uuid::Uuid,
+        tenant: &'a str,
+        body: &'a [u8],
+    ) -> Self {
+        EventRef {
+            segment: SegmentId(1),
+            offset: 0,
+            lsn: Lsn(1),
+            seq,
+            created_at_us,
+            id,
+            hash: crate::chain::body_hash(body),
+            tenant,
+            body,
+            frame: &[],
+        }
+    }
+}
+
 impl EventRef<'_> {
     /// Whether this is the last event of its append request (one request's events have
     /// consecutive LSNs and one `created_at`).
