@@ -10,6 +10,7 @@ use std::ops::{ControlFlow, Range};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::chain::{LinkFault, GENESIS_HASH};
 use crate::error::EngineError;
@@ -107,7 +108,7 @@ struct TenantSpan {
 struct ChunkOutcome {
     events: u64,
     faults: Vec<VerifyFault>,
-    tenants: HashMap<String, TenantSpan>,
+    tenants: FxHashMap<String, TenantSpan>,
     /// With [`Scope::leaves`]: each readable event's seq and Merkle leaf hash.
     leaves: Vec<(Seq, [u8; 32])>,
 }
@@ -280,7 +281,7 @@ impl Engine {
         let batch = VERIFY_BATCH_CHUNKS_PER_THREAD * rayon::current_num_threads().max(1);
         let mut stitch = Stitch {
             report: VerifyReport::default(),
-            heads: HashMap::new(),
+            heads: FxHashMap::default(),
             start,
             links: scope.links,
             leaves,
@@ -365,7 +366,7 @@ impl Engine {
 struct Stitch<'a> {
     report: VerifyReport,
     /// Per tenant, the last seq and hash seen so far.
-    heads: HashMap<String, (Seq, [u8; 32])>,
+    heads: FxHashMap<String, (Seq, [u8; 32])>,
     start: Lsn,
     links: bool,
     leaves: Option<LeafSink<'a>>,
