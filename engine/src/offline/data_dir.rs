@@ -2,19 +2,18 @@
 //! hashed on all cores), links and Merkle trees per tenant (tenants in parallel),
 //! then every stored checkpoint. Reads only; creates, changes and locks nothing.
 
-use rustc_hash::FxHashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::report::{DataDirReport, EventFault, SegmentFault, SegmentFaultKind};
-use super::segment::{self, Loaded, SegmentFile};
+use super::segment::{self, Loaded};
 use super::tenants::{checkpoint_tenants, finish_tenants, merkle_input, MerkleInput, Tenant};
 use crate::error::{EngineError, IoContext, Result};
 use crate::merkle::note::{VerifierKey, VKEY_FILE_NAME};
-use crate::recovery::scan::Walk;
 use crate::segment::SegmentFiles;
 use crate::storage::Storage;
 use crate::types::{Lsn, SegmentId, TenantId};
@@ -117,13 +116,7 @@ pub fn verify_data_dir(
         let ids = &files.segments;
         s.spawn(move || {
             for &id in ids {
-                let read = segment::load(storage, wal, id, Some(id) == last).map(|l| match l {
-                    Loaded::Segment(seg) => {
-                        let walk = segment::walk(&seg);
-                        ReadAhead::Walked(seg, Box::new(walk))
-                    }
-                    other => ReadAhead::Other(other),
-                });
+                let read = segment::load(storage, wal, id, Some(id) == last);
                 if ahead.send(read).is_err() {
                     return; // the check stopped on an error
                 }
@@ -152,14 +145,6 @@ fn list_wal(storage: &dyn Storage, data_dir: &Path, wal: &Path) -> Result<Vec<St
             source,
         }),
     }
-}
-
-/// A segment as the read-ahead thread hands it on.
-enum ReadAhead {
-    /// Read and walked.
-    Walked(Box<SegmentFile>, Box<Walk>),
-    /// Not a segment to walk (unusable, unfinished).
-    Other(Loaded),
 }
 
 /// One pass over the segments, in log order.
@@ -191,19 +176,15 @@ impl Pass<'_> {
     }
 
     /// Checks one segment, then its events' links and leaves, tenants in parallel.
-    fn segment(&mut self, read: ReadAhead, size: u64) -> Result<()> {
-        let (seg, walk) = match read {
-            ReadAhead::Walked(seg, walk) => (seg, walk),
-            ReadAhead::Other(Loaded::Segment(seg)) => {
-                let walk = Box::new(segment::walk(&seg));
-                (seg, walk)
-            }
-            ReadAhead::Other(Loaded::Unusable(fault)) => {
+    fn segment(&mut self, loaded: Loaded, size: u64) -> Result<()> {
+        let (seg, walk) = match loaded {
+            Loaded::Segment(seg, walk) => (seg, walk),
+            Loaded::Unusable(fault) => {
                 self.report.segment_faults.push(fault);
                 self.expected = None;
                 return Ok(());
             }
-            ReadAhead::Other(Loaded::Unfinished(id)) => {
+            Loaded::Unfinished(id) => {
                 self.report.notes.push(format!(
                     "segment {id}: its creation never finished (no header, no events); sealogd removes it at its next start"
                 ));

@@ -27,14 +27,14 @@ const CHECK_CHUNK_RECORDS: u64 = 4_096;
 pub(crate) const SEGMENT_FILE_BYTES_MAX: u64 =
     limits::SEGMENT_BYTES_MAX + limits::GROUP_COMMIT_BYTES_MAX as u64;
 
-/// A segment file's bytes and what its header and seal say.
+/// A segment file's bytes and what its header, seal and frames say.
 pub(crate) enum Loaded {
     /// The file cannot be read as a segment at all.
     Unusable(SegmentFault),
     /// The last segment's creation never finished: a bad header, then only zeros.
     Unfinished(SegmentId),
-    /// A segment to walk.
-    Segment(Box<SegmentFile>),
+    /// A segment to check, and the walk of its frames.
+    Segment(Box<SegmentFile>, Box<scan::Walk>),
 }
 
 pub(crate) struct SegmentFile {
@@ -49,7 +49,8 @@ pub(crate) struct SegmentFile {
     pub is_last: bool,
 }
 
-/// Reads segment `id` (read-only; the active segment's preallocated zeros are skipped).
+/// Reads segment `id` (read-only; the active segment's preallocated zeros are skipped)
+/// and walks its frames (CRC, layout, LSNs) as recovery walks them.
 pub(crate) fn load(
     storage: &dyn Storage,
     wal: &Path,
@@ -96,7 +97,7 @@ pub(crate) fn load(
     } else {
         read_nonzero_prefix(file.as_ref(), size, SEGMENT_HEADER_BYTES as u64, &path)?
     };
-    Ok(Loaded::Segment(Box::new(SegmentFile {
+    let seg = Box::new(SegmentFile {
         id,
         header,
         bytes,
@@ -104,7 +105,16 @@ pub(crate) fn load(
         seal,
         seal_implausible: found_seal.is_some() && seal.is_none(),
         is_last,
-    })))
+    });
+    let tail_may_be_torn = seg.is_last && seg.seal.is_none();
+    let walk = scan::walk(
+        &seg.bytes,
+        seg.id,
+        seg.header.first_lsn,
+        tail_may_be_torn,
+        false,
+    );
+    Ok(Loaded::Segment(seg, Box::new(walk)))
 }
 
 /// One readable event, with what its body says about its link.
@@ -134,19 +144,7 @@ pub(crate) struct SegmentCheck<'a> {
     pub next_lsn: Lsn,
 }
 
-/// Walks a loaded segment's frames (CRC, layout, LSNs), as recovery walks them.
-pub(crate) fn walk(seg: &SegmentFile) -> scan::Walk {
-    let tail_may_be_torn = seg.is_last && seg.seal.is_none();
-    scan::walk(
-        &seg.bytes,
-        seg.id,
-        seg.header.first_lsn,
-        tail_may_be_torn,
-        false,
-    )
-}
-
-/// Checks a loaded segment given its [`walk`]. `wal` is read only for the segment's
+/// Checks a loaded segment given the walk of its frames. `wal` is read only for the segment's
 /// index file, to name events lost to damage. `tick(bytes)` is called as chunks of
 /// frames are checked (for progress).
 pub(crate) fn check<'a>(
