@@ -3,7 +3,6 @@
 //! This is what names a *consistent* rewrite of stored events and hashes: the chain
 //! re-links, but the roots sealog signed earlier no longer match.
 
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use super::checkpoints::{CheckpointFile, StoredCheckpoint};
@@ -12,9 +11,9 @@ use super::store::{nodes_path, NODE_BYTES};
 use super::tree::{self, Frontier};
 use super::Hash;
 use crate::error::{IoContext, Result};
-use crate::log::{Engine, ScanDirection};
+use crate::log::Engine;
 use crate::storage::{FileHandle, Storage};
-use crate::types::{Lsn, Seq, TenantId};
+use crate::types::{Seq, TenantId};
 use crate::verify::VerifyReport;
 
 /// Node bytes read per call while comparing.
@@ -94,8 +93,8 @@ pub struct AuditInput<'a> {
 }
 
 /// Recomputes a tenant's tree from its event hashes, fed in seq order, and compares it
-/// with the stored nodes and checkpoints as it goes. Used by [`audit_tenant`] (through
-/// the engine) and by the offline verifier (straight from segment files).
+/// with the stored nodes and checkpoints as it goes. Used by [`verify_and_audit_tenant`]
+/// (through the engine) and by the offline verifier (straight from segment files).
 pub struct MerkleAuditor {
     tenant: TenantId,
     checkpoints: Option<CheckpointFile>,
@@ -350,7 +349,7 @@ impl MerkleAuditor {
 
 /// Verifies the tenant's whole chain (every hash and link, [`Engine::verify_tenant`]) and,
 /// from the same read of the frames, recomputes its tree and compares it with the stored
-/// nodes and checkpoints, as [`audit_tenant`] does.
+/// nodes and checkpoints.
 pub fn verify_and_audit_tenant(
     engine: &Engine,
     storage: &dyn Storage,
@@ -373,42 +372,5 @@ pub fn verify_and_audit_tenant(
     match failed {
         Some(e) => Err(e),
         None => Ok((report, auditor.finish())),
-    }
-}
-
-/// Recomputes the tenant's tree from the stored event hashes (in seq order, read from
-/// the frames) and compares it with the stored nodes and checkpoints.
-pub fn audit_tenant(
-    engine: &Engine,
-    storage: &dyn Storage,
-    input: &AuditInput<'_>,
-) -> Result<TenantAudit> {
-    let tenant = input.tenant;
-    let mut auditor = MerkleAuditor::open(storage, input)?;
-    let head = engine.chain_head(tenant).seq;
-    let start = engine.locate_seq(tenant, Seq(1)).map_or(Lsn(1), |(l, _)| l);
-    let end = engine
-        .locate_seq(tenant, head)
-        .map_or(Lsn(engine.stats().visible_lsn.0 + 1), |(l, _)| Lsn(l.0 + 1));
-    let mut failed = None;
-    engine.visit(start..end, ScanDirection::Forward, |item| {
-        let Ok(ev) = item else {
-            return ControlFlow::Continue(());
-        };
-        // Other tenants; and a break in this chain is verify-chain's to report.
-        if ev.tenant != tenant.as_str() || ev.seq.0 != auditor.size() + 1 {
-            return ControlFlow::Continue(());
-        }
-        match auditor.push(ev.seq, &ev.hash) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                failed = Some(e);
-                ControlFlow::Break(())
-            }
-        }
-    });
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(auditor.finish()),
     }
 }

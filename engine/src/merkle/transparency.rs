@@ -21,7 +21,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::audit::{AuditInput, TenantAudit};
 use super::checkpoints::{CheckpointFile, StoredCheckpoint};
-use super::note::{Checkpoint, NoteError, SigningKey, VerifierKey};
+use super::note::{Checkpoint, NoteError, SigningKey};
 use super::store::{GrowingTree, NodeFile, State, TreeStore};
 use super::tree::{self, ProofError};
 use super::Hash;
@@ -325,41 +325,27 @@ impl Transparency {
         })
     }
 
-    /// Checks the tenant's stored nodes and checkpoints against its events (see
-    /// [`super::audit`]); nodes are compared as far as they are synced.
-    pub fn audit(&self, tenant: &TenantId) -> Result<TenantAudit> {
-        let key = self.shared.key.verifier();
-        super::audit::audit_tenant(
-            &self.shared.engine,
-            self.shared.storage.as_ref(),
-            &self.audit_input(tenant, &key),
-        )
-    }
-
-    /// The tenant's whole verify-chain (every hash and link) and its Merkle audit
-    /// ([`Transparency::audit`]) from one read of the log, on all cores.
+    /// The tenant's whole verify-chain (every hash and link) and its Merkle audit from
+    /// one read of the log, on all cores: the stored nodes (as far as they are synced)
+    /// and checkpoints are checked against the events (see [`super::audit`]).
     pub fn verify_chain(&self, tenant: &TenantId) -> Result<(VerifyReport, TenantAudit)> {
-        let key = self.shared.key.verifier();
-        super::audit::verify_and_audit_tenant(
-            &self.shared.engine,
-            self.shared.storage.as_ref(),
-            &self.audit_input(tenant, &key),
-        )
-    }
-
-    fn audit_input<'a>(&'a self, tenant: &'a TenantId, key: &'a VerifierKey) -> AuditInput<'a> {
         let node_leaves = self
             .shared
             .tenants
             .read()
             .get(tenant)
             .map_or(0, |t| t.synced.load(Ordering::SeqCst));
-        AuditInput {
-            dir: &self.shared.config.dir,
-            tenant,
-            node_leaves,
-            key: Some(key),
-        }
+        let key = self.shared.key.verifier();
+        super::audit::verify_and_audit_tenant(
+            &self.shared.engine,
+            self.shared.storage.as_ref(),
+            &AuditInput {
+                dir: &self.shared.config.dir,
+                tenant,
+                node_leaves,
+                key: Some(&key),
+            },
+        )
     }
 
     /// Stops the follower after a last sync and checkpoint. Also done on drop.
