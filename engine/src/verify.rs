@@ -470,6 +470,12 @@ pub(crate) fn body_link(ev: &EventRef<'_>) -> Result<[u8; 32], String> {
             && raw[raw.len() - 1] == b'"'
             && &raw[1..raw.len() - 1] == inner
     };
+    if ev.seq.0 > crate::event::jcs::SAFE_INTEGER_MAX {
+        return Err(format!(
+            "seq {} is above 2^53 - 1, the largest seq an event can have",
+            ev.seq
+        ));
+    }
     if f.seq != itoa::Buffer::new().format(ev.seq.0).as_bytes() {
         return Err(format!("body seq {} but frame seq {}", text(f.seq), ev.seq));
     }
