@@ -98,6 +98,13 @@ pub const ERROR_INPUT_CHARS_MAX: usize = 256;
 pub const INDEX_COMMIT_EVENTS_DEFAULT: u64 = 100_000;
 /// Events the indexer reads from the log per step.
 pub const INDEX_BATCH_EVENTS: u64 = 4_096;
+/// Index segments merged at once, and the factor between two merge levels (sizes
+/// 10,000, 80,000, 640,000, … documents): about `8 × levels` segments stay live.
+pub const INDEX_MERGE_FACTOR: usize = 8;
+/// Segments below this many documents all count as the lowest merge level.
+pub const INDEX_MERGE_FLOOR_DOCS: u32 = 10_000;
+/// Segments with more documents than this are never merged again.
+pub const INDEX_MERGE_DOCS_MAX: u32 = 10_000_000;
 /// Largest `offset` a query accepts (deeper pages: use the cursor). Bounds the top-k
 /// each query keeps.
 pub const QUERY_OFFSET_MAX: u64 = 1_000_000;

@@ -1,6 +1,7 @@
 //! Read-your-writes under concurrent ingest: an event whose append returned is found
 //! by the very next query, from several threads appending at once while the indexer
-//! runs and commits; and a day's query touches only the index segments of that day.
+//! runs and commits; a day's query touches only the index segments of that day; and
+//! merges keep every index segment one sorted run of LSNs.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -106,4 +107,72 @@ fn a_one_day_query_touches_only_that_days_index_segments() {
         scan.segments_visited(),
         engine.stats().segments
     );
+}
+
+#[test]
+fn merges_keep_every_segment_one_sorted_run_of_lsns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, _) = common::open(common::tiny_config(dir.path()));
+    let engine = Arc::new(engine);
+    let mut sc = SearchConfig::new(dir.path());
+    sc.commit_events = 40;
+    sc.commit_interval = Duration::from_secs(3600);
+    let search = SearchIndex::open(engine.clone(), sc).unwrap();
+    // Two tenants interleaved, 60 commits of 40 events: several rounds of merges.
+    let tenants = [common::tenant("m1"), common::tenant("m2")];
+    for i in 0..2_400u64 {
+        engine
+            .append(&tenants[(i % 2) as usize], vec![common::event(i)])
+            .unwrap();
+        if i % 40 == 39 {
+            assert!(search.wait_committed(engine.stats().visible_lsn, Duration::from_secs(30)));
+        }
+    }
+    // Let running merges finish: close waits for them; reopen reads the result.
+    search.close();
+    drop(search);
+    let search = SearchIndex::open(engine.clone(), SearchConfig::new(dir.path())).unwrap();
+    let layout = search.segment_layout();
+    assert!(
+        layout.len() < 60 / 2,
+        "segments were merged: {} left of 60 commits",
+        layout.len()
+    );
+    let mut next = 1;
+    for &(lo, hi, docs, sorted) in &layout {
+        assert!(
+            sorted,
+            "segment {lo}..={hi} is out of LSN order: {layout:?}"
+        );
+        assert_eq!(lo, next, "segments overlap or leave a gap: {layout:?}");
+        assert_eq!(hi - lo + 1, u64::from(docs), "{layout:?}");
+        next = hi + 1;
+    }
+    assert_eq!(next, 2_401, "{layout:?}");
+    // And queries over the merged layout agree with the log.
+    let mut f = Filter::tenant(tenants[1].clone());
+    let page = search
+        .query(&Query {
+            filter: f.clone(),
+            order: Order::Desc,
+            paging: Paging::Offset(1_000),
+            limit: 7,
+        })
+        .unwrap();
+    assert_eq!(page.total, 1_200);
+    let lsns: Vec<u64> = page.hits.iter().map(|h| h.event.lsn.0).collect();
+    // m2 holds the even LSNs 2, 4, …, 2400; rank 1000 from the newest is 2400 - 2000.
+    assert_eq!(lsns, vec![400, 398, 396, 394, 392, 390, 388]);
+    f.start_us = Some(i64::MIN + 1);
+    let page = search
+        .query(&Query {
+            filter: f,
+            order: Order::Asc,
+            paging: Paging::Offset(1_195),
+            limit: 10,
+        })
+        .unwrap();
+    let lsns: Vec<u64> = page.hits.iter().map(|h| h.event.lsn.0).collect();
+    assert_eq!(lsns, vec![2_392, 2_394, 2_396, 2_398, 2_400]);
+    assert!(!page.has_more);
 }

@@ -14,6 +14,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 use super::overlay::Resolutions;
 use super::pending::Pending;
 use super::schema::{schema, Fields, WordsTokenizer, WORDS_TOKENIZER};
+use super::segments::{sorted_segments, SortedSegments};
 use crate::error::{EngineError, IoContext, Result};
 use crate::log::Engine;
 use crate::types::Lsn;
@@ -59,6 +60,8 @@ pub(crate) struct State {
     pub processed: Lsn,
     /// Read but not committed.
     pub pending: Pending,
+    /// Which of the searcher's segments hold their documents in LSN order.
+    pub sorted: SortedSegments,
 }
 
 /// Counters for metrics and tests.
@@ -137,8 +140,10 @@ impl SearchIndex {
             .try_into()
             .map_err(idx_err)?;
         let (_, fields) = schema();
+        let searcher = reader.searcher();
         let state = State {
-            searcher: reader.searcher(),
+            sorted: sorted_segments(&searcher, &SortedSegments::default()),
+            searcher,
             committed,
             processed: committed,
             pending: Pending::default(),
@@ -181,6 +186,25 @@ impl SearchIndex {
     /// Documents in the committed index (one per indexed event).
     pub fn committed_docs(&self) -> u64 {
         self.shared.state.read().searcher.num_docs()
+    }
+
+    /// The committed index's segments, oldest LSNs first: (lowest LSN, highest LSN,
+    /// documents, in LSN order). For tests and benchmarks (docs/QUERY.md, "Segments in
+    /// LSN order").
+    pub fn segment_layout(&self) -> Vec<(u64, u64, u32, bool)> {
+        let state = self.shared.state.read();
+        let mut layout: Vec<(u64, u64, u32, bool)> = state
+            .searcher
+            .segment_readers()
+            .iter()
+            .filter_map(|r| {
+                let lsn = r.fast_fields().u64("lsn").ok()?;
+                let sorted = state.sorted.get(&r.segment_id()) == Some(&true);
+                Some((lsn.min_value(), lsn.max_value(), r.num_docs(), sorted))
+            })
+            .collect();
+        layout.sort_unstable();
+        layout
     }
 
     /// Events read by the indexer but not committed yet.

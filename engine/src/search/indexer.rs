@@ -18,7 +18,9 @@ use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::fields::{IndexedFields, RESOLUTION_EVENT_TYPE};
 use super::index::{payload, Shared};
+use super::merge::LsnMergePolicy;
 use super::schema::document;
+use super::segments::sorted_segments;
 use crate::error::{EngineError, Result};
 use crate::limits::INDEX_BATCH_EVENTS;
 use crate::log::ScanDirection;
@@ -50,6 +52,7 @@ fn follow(shared: &Shared) -> Result<()> {
             shared.config.writer_memory_bytes,
         )
         .map_err(idx_err)?;
+    writer.set_merge_policy(Box::new(LsnMergePolicy::new(shared.index.clone())));
     // Start after the last commit (a failure drops uncommitted work).
     let committed = shared.state.read().committed;
     {
@@ -186,8 +189,12 @@ fn commit(shared: &Shared, writer: &mut IndexWriter<TantivyDocument>, lsn: Lsn) 
     prepared.commit().map_err(idx_err)?;
     shared.reader.reload().map_err(idx_err)?;
     let searcher = shared.reader.searcher();
+    // Checking a new segment's order reads its LSN column once: outside the lock.
+    let previous = shared.state.read().sorted.clone();
+    let sorted = sorted_segments(&searcher, &previous);
     let mut state = shared.state.write();
     state.searcher = searcher;
+    state.sorted = sorted;
     state.committed = lsn;
     state.pending.clear();
     drop(state);

@@ -18,11 +18,13 @@ mod fields;
 mod filter;
 mod index;
 mod indexer;
+mod merge;
 pub mod overlay;
 mod pending;
 mod plan;
 mod query;
 mod schema;
+mod segments;
 mod summary;
 
 pub use cursor::Cursor;

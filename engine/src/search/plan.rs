@@ -18,6 +18,7 @@ use super::fields::IndexedFields;
 use super::filter::{cmp_decimal, decimal_f64, Filter};
 use super::index::Shared;
 use super::overlay::Resolutions;
+use super::segments::{doc_range, DocRange, SortedSegments};
 use crate::error::Result;
 use crate::log::ScanDirection;
 use crate::types::Lsn;
@@ -41,6 +42,8 @@ pub(crate) struct Plan {
     /// Resolved events of the tenant (committed overlay and the tail's).
     pub resolved: Arc<HashSet<u64>>,
     pub tail_resolutions: Resolutions,
+    /// Which of the searcher's segments are in LSN order.
+    pub sorted: SortedSegments,
 }
 
 impl Plan {
@@ -54,8 +57,12 @@ impl Plan {
             Lsn(1)..Lsn(1)
         };
         let state = shared.state.read();
-        let (searcher, committed, processed) =
-            (state.searcher.clone(), state.committed, state.processed);
+        let (searcher, committed, processed, sorted) = (
+            state.searcher.clone(),
+            state.committed,
+            state.processed,
+            state.sorted.clone(),
+        );
         let mut uncommitted: Vec<Uncommitted> = state
             .pending
             .matching(filter, range.clone())
@@ -93,20 +100,22 @@ impl Plan {
             uncommitted,
             resolved,
             tail_resolutions,
+            sorted,
         })
     }
 
-    /// The committed index's part of the query, or None if it cannot match anything.
+    /// The committed index's part of the query for the events with LSN in `within` (and
+    /// in the plan's range), or None if it cannot match anything.
     pub fn tantivy_query(
         &self,
         shared: &Shared,
         filter: &Filter,
-        page: &Range<u64>,
-    ) -> Option<Box<dyn Query>> {
+        within: &Range<u64>,
+    ) -> Option<Pruned> {
         let f = &shared.fields;
-        let lo = self.range.start.0.max(1);
-        let hi = self.range.end.0.min(self.committed.0 + 1);
-        if lo >= hi || page.start >= page.end {
+        let lo = self.range.start.0.max(within.start).max(1);
+        let hi = self.range.end.0.min(within.end).min(self.committed.0 + 1);
+        if lo >= hi {
             return None;
         }
         let mut must: Vec<Box<dyn Query>> = vec![term(f.tenant, filter.tenant.as_str())];
@@ -115,14 +124,6 @@ impl Plan {
         }
         for word in &filter.q {
             must.push(term(f.text, word));
-        }
-        // The LSN range clause costs a column scan per segment: leave it out when the
-        // range covers every committed event (no time filter). Pruning still applies.
-        if lo > 1 || hi <= self.committed.0 {
-            must.push(Box::new(RangeQuery::new(
-                std::ops::Bound::Included(Term::from_field_u64(f.lsn, lo)),
-                std::ops::Bound::Excluded(Term::from_field_u64(f.lsn, hi)),
-            )));
         }
         if let Some(min) = &filter.min_risk_score {
             must.push(Box::new(RangeQuery::new(
@@ -140,13 +141,34 @@ impl Plan {
                     .map(|&l| Term::from_field_u64(f.lsn, l)),
             )));
         }
-        let inner = BooleanQuery::new(must.into_iter().map(|q| (Occur::Must, q)).collect());
-        Some(Box::new(Pruned {
-            inner: Box::new(inner),
+        // A segment in LSN order turns the LSN range into a doc-id range; any other
+        // segment tests each document's LSN, which costs a column scan: leave the
+        // clause out when the range covers every committed event.
+        // In a segment that holds only this tenant's events, the tenant clause matches
+        // every document: leave it out there, so the other clauses drive the search
+        // without seeking through a posting list of every document.
+        let untenanted =
+            (must.len() > 1).then(|| all_of(must[1..].iter().map(|q| q.box_clone()).collect()));
+        let plain = all_of(must.iter().map(|q| q.box_clone()).collect());
+        let ranged = if lo > 1 || hi <= self.committed.0 {
+            must.push(Box::new(RangeQuery::new(
+                std::ops::Bound::Included(Term::from_field_u64(f.lsn, lo)),
+                std::ops::Bound::Excluded(Term::from_field_u64(f.lsn, hi)),
+            )));
+            all_of(must)
+        } else {
+            plain.box_clone()
+        };
+        Some(Pruned {
+            tenant: Term::from_field_text(f.tenant, filter.tenant.as_str()),
+            untenanted,
+            plain,
+            ranged,
             lo,
             hi,
+            sorted: self.sorted.clone(),
             counters: Arc::default(),
-        }))
+        })
     }
 
     /// Settles matches whose risk score equals the bound as a double: reads each from
@@ -187,6 +209,19 @@ impl Plan {
         (filter.is_resolved == Some(false) && !self.resolved.is_empty())
             .then(|| self.resolved.clone())
     }
+}
+
+/// Every one of `clauses` (one clause alone stays itself, so tantivy can count a lone
+/// term's matches from its document frequency).
+fn all_of(mut clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    if clauses.len() == 1 {
+        if let Some(only) = clauses.pop() {
+            return only;
+        }
+    }
+    Box::new(BooleanQuery::new(
+        clauses.into_iter().map(|q| (Occur::Must, q)).collect(),
+    ))
 }
 
 fn term(field: tantivy::schema::Field, text: &str) -> Box<dyn Query> {
@@ -260,21 +295,35 @@ pub(crate) struct PruneCounters {
 }
 
 /// Wraps a query so that an index segment whose LSNs (hence times) all lie outside
-/// `lo..hi` is skipped before any of its postings is read.
+/// `lo..hi` is skipped before any of its postings is read, and a segment in LSN order
+/// is searched over the doc-id range of `lo..hi` only (no per-document LSN test).
 #[derive(Debug)]
 pub(crate) struct Pruned {
-    inner: Box<dyn Query>,
-    lo: u64,
-    hi: u64,
+    /// The tenant's term (the first clause).
+    tenant: Term,
+    /// The query without the tenant and LSN range clauses (for segments in LSN order
+    /// that hold only this tenant's events); None when the tenant is the only clause.
+    untenanted: Option<Box<dyn Query>>,
+    /// The query without the LSN range clause (for segments in LSN order).
+    plain: Box<dyn Query>,
+    /// The query with it (for any other segment).
+    ranged: Box<dyn Query>,
+    pub lo: u64,
+    pub hi: u64,
+    pub sorted: SortedSegments,
     pub counters: Arc<PruneCounters>,
 }
 
 impl Clone for Pruned {
     fn clone(&self) -> Self {
         Pruned {
-            inner: self.inner.box_clone(),
+            tenant: self.tenant.clone(),
+            untenanted: self.untenanted.as_ref().map(|q| q.box_clone()),
+            plain: self.plain.box_clone(),
+            ranged: self.ranged.box_clone(),
             lo: self.lo,
             hi: self.hi,
+            sorted: self.sorted.clone(),
             counters: self.counters.clone(),
         }
     }
@@ -282,21 +331,106 @@ impl Clone for Pruned {
 
 impl Query for Pruned {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let inner = self.inner.weight(scoring)?;
-        Ok(Box::new(PrunedWeight {
-            inner,
-            lo: self.lo,
-            hi: self.hi,
-            counters: self.counters.clone(),
-        }))
+        Ok(Box::new(self.pruned_weight(scoring)?))
     }
 }
 
-struct PrunedWeight {
-    inner: Box<dyn Weight>,
+impl Pruned {
+    pub fn pruned_weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<PrunedWeight> {
+        let untenanted = match &self.untenanted {
+            Some(q) => Some(q.weight(scoring)?),
+            None => None,
+        };
+        Ok(PrunedWeight {
+            tenant: self.tenant.clone(),
+            untenanted,
+            plain: self.plain.weight(scoring)?,
+            ranged: self.ranged.weight(scoring)?,
+            lo: self.lo,
+            hi: self.hi,
+            sorted: self.sorted.clone(),
+            counters: self.counters.clone(),
+        })
+    }
+}
+
+/// Where a segment stands against a query's LSN range.
+pub(crate) enum Reach {
+    /// None of its LSNs is in range.
+    Outside,
+    /// In LSN order: the doc ids in range (all of them or a part).
+    Docs(Range<DocId>),
+    /// Not in LSN order: every document must be tested.
+    Unordered,
+}
+
+pub(crate) struct PrunedWeight {
+    tenant: Term,
+    untenanted: Option<Box<dyn Weight>>,
+    plain: Box<dyn Weight>,
+    ranged: Box<dyn Weight>,
     lo: u64,
     hi: u64,
+    sorted: SortedSegments,
     counters: Arc<PruneCounters>,
+}
+
+impl PrunedWeight {
+    /// Where `reader`'s segment stands against the range.
+    pub fn reach(&self, reader: &SegmentReader) -> tantivy::Result<Reach> {
+        let lsn = reader.fast_fields().u64("lsn")?;
+        if reader.num_docs() == 0 || lsn.max_value() < self.lo || lsn.min_value() >= self.hi {
+            return Ok(Reach::Outside);
+        }
+        if self.sorted.get(&reader.segment_id()) != Some(&true) {
+            return Ok(Reach::Unordered);
+        }
+        let docs = doc_range(&lsn, self.lo, self.hi);
+        Ok(if docs.is_empty() {
+            Reach::Outside
+        } else {
+            Reach::Docs(docs)
+        })
+    }
+
+    /// The weight for a segment in LSN order: without the tenant clause when every
+    /// document of the segment is the tenant's.
+    fn ordered(&self, reader: &SegmentReader) -> tantivy::Result<&dyn Weight> {
+        let Some(untenanted) = &self.untenanted else {
+            return Ok(self.plain.as_ref());
+        };
+        let tenant_docs = reader
+            .inverted_index(self.tenant.field())?
+            .get_term_info(&self.tenant)?
+            .map_or(0, |t| t.doc_freq);
+        Ok(
+            if reader.alive_bitset().is_none() && tenant_docs == reader.max_doc() {
+                untenanted.as_ref()
+            } else {
+                self.plain.as_ref()
+            },
+        )
+    }
+
+    /// The matches in a segment, known to be reachable.
+    fn reached_scorer(
+        &self,
+        reader: &SegmentReader,
+        reach: Reach,
+        boost: Score,
+    ) -> tantivy::Result<Box<dyn tantivy::query::Scorer>> {
+        match reach {
+            Reach::Outside => Ok(Box::new(EmptyScorer)),
+            Reach::Unordered => self.ranged.scorer(reader, boost),
+            Reach::Docs(docs) if docs.start == 0 && docs.end >= reader.max_doc() => {
+                self.ordered(reader)?.scorer(reader, boost)
+            }
+            Reach::Docs(docs) => Ok(Box::new(DocRange::new(
+                self.ordered(reader)?.scorer(reader, boost)?,
+                docs,
+            ))),
+        }
+    }
 }
 
 impl Weight for PrunedWeight {
@@ -305,16 +439,34 @@ impl Weight for PrunedWeight {
         reader: &SegmentReader,
         boost: Score,
     ) -> tantivy::Result<Box<dyn tantivy::query::Scorer>> {
-        let lsn = reader.fast_fields().u64("lsn")?;
-        if reader.num_docs() == 0 || lsn.max_value() < self.lo || lsn.min_value() >= self.hi {
-            self.counters.pruned.fetch_add(1, Ordering::Relaxed);
-            return Ok(Box::new(EmptyScorer));
+        let reach = self.reach(reader)?;
+        let counter = match reach {
+            Reach::Outside => &self.counters.pruned,
+            _ => &self.counters.searched,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.reached_scorer(reader, reach, boost)
+    }
+
+    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        match self.reach(reader)? {
+            Reach::Outside => Ok(0),
+            // A whole ordered segment: the inner query counts (a lone term from its
+            // document frequency, without reading postings).
+            Reach::Docs(docs) if docs.start == 0 && docs.end >= reader.max_doc() => {
+                self.ordered(reader)?.count(reader)
+            }
+            reach => {
+                let mut scorer = self.reached_scorer(reader, reach, 1.0)?;
+                Ok(match reader.alive_bitset() {
+                    Some(alive) => scorer.count(alive),
+                    None => scorer.count_including_deleted(),
+                })
+            }
         }
-        self.counters.searched.fetch_add(1, Ordering::Relaxed);
-        self.inner.scorer(reader, boost)
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        self.inner.explain(reader, doc)
+        self.ranged.explain(reader, doc)
     }
 }

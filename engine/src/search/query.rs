@@ -14,11 +14,13 @@ use super::cursor::{fingerprint, Cursor};
 use super::filter::{decimal_f64, Filter};
 use super::index::SearchIndex;
 use super::overlay::Resolution;
-use super::plan::{Plan, Pruned};
+use super::plan::{Plan, Pruned, Reach};
 use crate::error::{EngineError, Result};
 use crate::limits::{QUERY_LIMIT_MAX, QUERY_OFFSET_MAX};
 use crate::log::StoredEvent;
 use crate::types::{Lsn, Seq};
+use tantivy::query::{EnableScoring, Weight};
+use tantivy::{DocSet, TERMINATED};
 
 /// Sort order, by created_at then seq.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,49 +111,29 @@ impl SearchIndex {
         let shared = &self.shared;
         let plan = Plan::new(shared, &q.filter)?;
         let page = page_range(&plan.range, &q.paging, q.order);
-        let k = offset + q.limit + 1;
         let mut stats = QueryStats {
             uncommitted_matches: plan.uncommitted.len() as u64,
             ..QueryStats::default()
         };
-        let mut total = plan.uncommitted.len() as u64;
-        let mut candidates: Vec<u64> = plan
+        // Uncommitted matches have LSNs above every committed one.
+        let mut uncommitted: Vec<u64> = plan
             .uncommitted
             .iter()
             .map(|u| u.lsn.0)
             .filter(|l| page.contains(l))
             .collect();
-        if let Some(query) =
-            plan.tantivy_query(shared, &q.filter, &(plan.range.start.0..plan.range.end.0))
-        {
-            let collector = PageCollector {
-                k,
-                order: q.order,
-                page: page.clone(),
-                exclude: plan.exclude(&q.filter),
-                risk_tie: q.filter.min_risk_score.as_deref().map(decimal_f64),
-            };
-            let fruit = plan
-                .searcher
-                .search(query.as_ref(), &collector)
-                .map_err(|source| EngineError::Index {
-                    path: shared.config.dir.clone(),
-                    source,
-                })?;
-            count_segments(query.as_ref(), &mut stats);
-            total += fruit.total;
-            candidates.extend(fruit.top);
-            let ties = plan.settle_ties(shared, &q.filter, &fruit.ties)?;
-            total += ties.len() as u64;
-            candidates.extend(ties.iter().map(|t| t.lsn.0).filter(|l| page.contains(l)));
+        if q.order == Order::Desc {
+            uncommitted.reverse();
         }
-        match q.order {
-            Order::Desc => candidates.sort_unstable_by(|a, b| b.cmp(a)),
-            Order::Asc => candidates.sort_unstable(),
-        }
-        candidates.dedup();
-        let has_more = candidates.len() > offset + q.limit;
-        let chosen: Vec<u64> = candidates.into_iter().skip(offset).take(q.limit).collect();
+        let wanted = offset..offset + q.limit + 1;
+        let window = match self.ranked(&plan, q, &page, &uncommitted, &wanted, &mut stats)? {
+            Some(window) => window,
+            None => self.collected(&plan, q, &page, uncommitted, &mut stats)?,
+        };
+        let skip = offset - window.before;
+        let has_more = window.lsns.len() > skip + q.limit;
+        let chosen: Vec<u64> = window.lsns.into_iter().skip(skip).take(q.limit).collect();
+        let total = window.total;
         let hits = self.fetch(&q.filter, &plan, &chosen)?;
         let next_cursor = match (has_more, hits.last()) {
             (true, Some(last)) => Some(Cursor {
@@ -178,6 +160,197 @@ impl SearchIndex {
             has_more,
             stats,
         })
+    }
+
+    /// The general way to a page: collect the best `offset + limit + 1` committed LSNs
+    /// (any segment layout, any filter), add the uncommitted ones, sort.
+    fn collected(
+        &self,
+        plan: &Plan,
+        q: &Query,
+        page: &Range<u64>,
+        mut candidates: Vec<u64>,
+        stats: &mut QueryStats,
+    ) -> Result<Window> {
+        let shared = &self.shared;
+        let offset = match &q.paging {
+            Paging::Offset(o) => *o as usize,
+            Paging::After(_) => 0,
+        };
+        let mut total = plan.uncommitted.len() as u64;
+        let everything = plan.range.start.0..plan.range.end.0;
+        if let Some(query) = plan.tantivy_query(shared, &q.filter, &everything) {
+            let collector = PageCollector {
+                k: offset + q.limit + 1,
+                order: q.order,
+                page: page.clone(),
+                exclude: plan.exclude(&q.filter),
+                risk_tie: q.filter.min_risk_score.as_deref().map(decimal_f64),
+            };
+            let fruit = plan
+                .searcher
+                .search(&query, &collector)
+                .map_err(|source| index_error(shared, source))?;
+            count_segments(&query, stats);
+            total += fruit.total;
+            candidates.extend(fruit.top);
+            let ties = plan.settle_ties(shared, &q.filter, &fruit.ties)?;
+            total += ties.len() as u64;
+            candidates.extend(ties.iter().map(|t| t.lsn.0).filter(|l| page.contains(l)));
+        }
+        match q.order {
+            Order::Desc => candidates.sort_unstable_by(|a, b| b.cmp(a)),
+            Order::Asc => candidates.sort_unstable(),
+        }
+        candidates.dedup();
+        Ok(Window {
+            total,
+            before: 0,
+            lsns: candidates,
+        })
+    }
+
+    /// The fast way to a page, when every committed segment the query reaches is in LSN
+    /// order and no two overlap (docs/QUERY.md): walk the segments in the page's order,
+    /// only counting those whose matches all fall before the wanted ranks, and read LSNs
+    /// only where the page lies. None when the layout or the filter does not allow it
+    /// (`is_resolved=false` leaves out single matches; a `min_risk_score` may tie).
+    fn ranked(
+        &self,
+        plan: &Plan,
+        q: &Query,
+        page: &Range<u64>,
+        uncommitted: &[u64],
+        wanted: &Range<usize>,
+        stats: &mut QueryStats,
+    ) -> Result<Option<Window>> {
+        if plan.exclude(&q.filter).is_some() || q.filter.min_risk_score.is_some() {
+            return Ok(None);
+        }
+        let shared = &self.shared;
+        let err = |source| index_error(shared, source);
+        let everything = plan.range.start.0..plan.range.end.0;
+        let Some(query) = plan.tantivy_query(shared, &q.filter, &everything) else {
+            return Ok(Some(Window {
+                total: plan.uncommitted.len() as u64,
+                before: 0,
+                lsns: uncommitted.to_vec(),
+            }));
+        };
+        let scoring = EnableScoring::disabled_from_searcher(&plan.searcher);
+        let weight = query.pruned_weight(scoring).map_err(err)?;
+        let in_page = match plan.tantivy_query(shared, &q.filter, page) {
+            Some(p) if p.lo == query.lo && p.hi == query.hi => None,
+            Some(p) => Some(Some(p.pruned_weight(scoring).map_err(err)?)),
+            None => Some(None),
+        };
+        // The reachable segments, in LSN order; give up unless ordered and disjoint.
+        let mut segments = Vec::new();
+        let mut pruned = 0;
+        for reader in plan.searcher.segment_readers() {
+            match weight.reach(reader).map_err(err)? {
+                Reach::Outside => pruned += 1,
+                Reach::Unordered => return Ok(None),
+                Reach::Docs(_) => {
+                    let lsn = reader.fast_fields().u64("lsn").map_err(err)?;
+                    segments.push((lsn.min_value(), lsn.max_value(), reader, lsn));
+                }
+            }
+        }
+        segments.sort_unstable_by_key(|s| s.0);
+        if segments.windows(2).any(|w| w[0].1 >= w[1].0) {
+            return Ok(None);
+        }
+        stats.segments_pruned += pruned;
+        stats.segments_searched += segments.len() as u64;
+        if q.order == Order::Desc {
+            segments.reverse();
+        }
+        let mut total = plan.uncommitted.len() as u64;
+        let mut counts = Vec::with_capacity(segments.len());
+        for (_, _, reader, _) in &segments {
+            let all = u64::from(weight.count(reader).map_err(err)?);
+            total += all;
+            counts.push(match &in_page {
+                None => all,
+                Some(None) => 0,
+                Some(Some(w)) => u64::from(w.count(reader).map_err(err)?),
+            });
+        }
+        let page_weight = match &in_page {
+            None => &weight,
+            Some(Some(w)) => w,
+            Some(None) => &weight, // every count is 0: never read
+        };
+        let committed: u64 = counts.iter().sum();
+        let n_unc = uncommitted.len();
+        // The union in the page's order: descending, the uncommitted LSNs come first;
+        // ascending, last. `ranks` are the committed ranks wanted.
+        let ranks = match q.order {
+            Order::Desc => wanted.start.saturating_sub(n_unc)..wanted.end.saturating_sub(n_unc),
+            Order::Asc => wanted.clone(),
+        };
+        let mut lsns = Vec::with_capacity(q.limit + 1);
+        let mut rank = 0u64;
+        for ((_, _, reader, lsn), &count) in segments.iter().zip(&counts) {
+            let (from, to) = (ranks.start as u64, ranks.end as u64);
+            if rank >= to {
+                break;
+            }
+            if rank + count <= from {
+                rank += count;
+                continue;
+            }
+            // Positions in this segment's doc order (= ascending LSN) to read.
+            let (a, b) = (from.saturating_sub(rank), (to - rank).min(count));
+            let positions = match q.order {
+                Order::Asc => a..b,
+                Order::Desc => count - b..count - a,
+            };
+            let mut scorer = page_weight.scorer(reader, 1.0).map_err(err)?;
+            let mut found = Vec::with_capacity((positions.end - positions.start) as usize);
+            let mut at = 0u64;
+            let mut doc = scorer.doc();
+            while doc != TERMINATED && at < positions.end {
+                if at >= positions.start {
+                    found.push(lsn.values.get_val(doc));
+                }
+                at += 1;
+                doc = scorer.advance();
+            }
+            if q.order == Order::Desc {
+                found.reverse();
+            }
+            lsns.extend(found);
+            rank += count;
+        }
+        let window = match q.order {
+            Order::Desc if ranks.start == 0 => {
+                let mut all = uncommitted.to_vec();
+                all.extend(lsns);
+                Window {
+                    total,
+                    before: 0,
+                    lsns: all,
+                }
+            }
+            Order::Desc => Window {
+                total,
+                before: n_unc + ranks.start,
+                lsns,
+            },
+            Order::Asc => {
+                let before = wanted.start.min(committed as usize);
+                let skip_unc = wanted.start.saturating_sub(committed as usize);
+                lsns.extend(uncommitted.iter().skip(skip_unc));
+                Window {
+                    total,
+                    before: before + skip_unc,
+                    lsns,
+                }
+            }
+        };
+        Ok(Some(window))
     }
 
     /// Reads the chosen events from the log, with their overlay.
@@ -279,11 +452,24 @@ fn page_range(range: &Range<Lsn>, paging: &Paging, order: Order) -> Range<u64> {
     }
 }
 
-fn count_segments(query: &dyn tantivy::query::Query, stats: &mut QueryStats) {
-    if let Some(p) = query.downcast_ref::<Pruned>() {
-        stats.segments_searched += p.counters.searched.load(Ordering::Relaxed);
-        stats.segments_pruned += p.counters.pruned.load(Ordering::Relaxed);
+fn count_segments(query: &Pruned, stats: &mut QueryStats) {
+    stats.segments_searched += query.counters.searched.load(Ordering::Relaxed);
+    stats.segments_pruned += query.counters.pruned.load(Ordering::Relaxed);
+}
+
+fn index_error(shared: &super::index::Shared, source: tantivy::TantivyError) -> EngineError {
+    EngineError::Index {
+        path: shared.config.dir.clone(),
+        source,
     }
+}
+
+/// Consecutive matches in a page's order: `lsns[0]` is the match at rank `before`
+/// (0-based, over every match), and `total` counts every match.
+struct Window {
+    total: u64,
+    before: usize,
+    lsns: Vec<u64>,
 }
 
 /// Creates a cursor that starts a page after the event at (`lsn`, `created_at_us`,

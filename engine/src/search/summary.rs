@@ -42,13 +42,13 @@ impl SearchIndex {
                 exclude: plan.exclude(filter),
                 risk_tie: filter.min_risk_score.as_deref().map(decimal_f64),
             };
-            let fruit = plan
-                .searcher
-                .search(query.as_ref(), &collector)
-                .map_err(|source| EngineError::Index {
-                    path: shared.config.dir.clone(),
-                    source,
-                })?;
+            let fruit =
+                plan.searcher
+                    .search(&query, &collector)
+                    .map_err(|source| EngineError::Index {
+                        path: shared.config.dir.clone(),
+                        source,
+                    })?;
             total += fruit.total;
             for (field, map) in counts.iter_mut().zip(fruit.counts) {
                 for (value, n) in map {

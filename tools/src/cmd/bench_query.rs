@@ -37,6 +37,14 @@ pub struct Args {
     /// Data directory (wiped first). Default: a fresh temporary directory.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Only run the queries, on the events an earlier run left in `--dir` (no wipe, no
+    /// load), so queries can be timed and profiled again without reloading.
+    #[arg(long, requires = "dir")]
+    queries_only: bool,
+    /// With `--queries-only`: run only this query (user_week, symbol_sev, offset100k,
+    /// count_day or q), e.g. to profile it.
+    #[arg(long, requires = "queries_only")]
+    only: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -53,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let temp;
     let dir = match &args.dir {
         Some(d) => {
-            if d.exists() {
+            if d.exists() && !args.queries_only {
                 std::fs::remove_dir_all(d)?;
             }
             d.clone()
@@ -75,6 +83,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let tenants: Vec<TenantId> = (0..args.tenants)
         .map(|k| TenantId::new(&format!("tenant_{:02}", k + 1)))
         .collect::<Result<_, _>>()?;
+    if args.queries_only {
+        let visible = engine.stats().visible_lsn;
+        anyhow::ensure!(
+            search.wait_committed(visible, Duration::from_secs(600)),
+            "the index did not commit everything"
+        );
+        let figures = queries(
+            &search,
+            &engine,
+            &tenants[0],
+            args.runs,
+            args.only.as_deref(),
+        )?;
+        let names = ["user_week", "symbol_sev", "offset100k", "count_day", "q"];
+        let line: Vec<String> = names
+            .iter()
+            .zip(&figures)
+            .filter(|(n, _)| args.only.as_deref().is_none_or(|o| o == **n))
+            .map(|(n, (p50, p99))| format!("{n}_p50_ms={p50:.3} {n}_p99_ms={p99:.3}"))
+            .collect();
+        println!(
+            "events={} {} rss_mib={:.0}",
+            visible.0,
+            line.join(" "),
+            rss_mib()
+        );
+        return Ok(());
+    }
     eprintln!(
         "loading {} events into {} tenant(s) while the indexer runs…",
         args.events, args.tenants
@@ -109,7 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let committed_s = started.elapsed().as_secs_f64();
     eprintln!("loaded in {loaded:.1} s, read by the indexer in {indexed_s:.1} s, committed in {committed_s:.1} s");
-    let figures = queries(&search, &engine, &tenants[0], args.runs)?;
+    let figures = queries(&search, &engine, &tenants[0], args.runs, None)?;
     let index_bytes = dir_size(&dir.join("search"))?;
     let n = args.events as f64;
     println!(
@@ -221,7 +257,21 @@ fn queries(
     engine: &Engine,
     tenant: &TenantId,
     runs: usize,
+    only: Option<&str>,
 ) -> anyhow::Result<Vec<(f64, f64)>> {
+    if let Some(o) = only {
+        anyhow::ensure!(
+            ["user_week", "symbol_sev", "offset100k", "count_day", "q"].contains(&o),
+            "--only {o}: not a query of this benchmark"
+        );
+    }
+    let runs_of = |name: &str| {
+        if only.is_none_or(|o| o == name) {
+            runs
+        } else {
+            0
+        }
+    };
     let uni = sealog_engine::gen::Universe::new(1);
     let hot_user = uni.user_ids().next().unwrap_or_default().to_owned();
     let hot_symbol = uni.symbols().next().unwrap_or_default().to_owned();
@@ -283,14 +333,24 @@ fn queries(
         ("symbol_sev", &symbol_sev),
         ("offset100k", &offset),
     ] {
-        let (p50, p99, total) = time(runs, || Ok(search.query(q)?.total))?;
+        let (p50, p99, total) = time(runs_of(name), || Ok(search.query(q)?.total))?;
         eprintln!("{name}: total {total}, p50 {p50:.3} ms, p99 {p99:.3} ms");
         out.push((p50, p99));
     }
-    let (p50, p99, total) = time(runs, || Ok(search.summary(&one_day)?.total))?;
+    let (p50, p99, total) = time(runs_of("count_day"), || Ok(search.summary(&one_day)?.total))?;
     eprintln!("count_day (summary, 5 groups): total {total}, p50 {p50:.3} ms, p99 {p99:.3} ms");
+    // The figures are only worth something if the answers are right: with one tenant,
+    // the day's count is the length of the day's LSN range in the log.
+    let day_lsns = engine.lsn_range_of_time(last - 2 * day, last - day);
+    let in_log = day_lsns.end.0 - day_lsns.start.0;
+    if engine.tenants().len() == 1 && runs_of("count_day") > 0 {
+        anyhow::ensure!(
+            total == in_log,
+            "count_day counted {total} events, but the log holds {in_log} in that day"
+        );
+    }
     out.push((p50, p99));
-    let (p50, p99, total) = time(runs, || Ok(search.query(&rare)?.total))?;
+    let (p50, p99, total) = time(runs_of("q"), || Ok(search.query(&rare)?.total))?;
     eprintln!("q rare word: total {total}, p50 {p50:.3} ms, p99 {p99:.3} ms");
     out.push((p50, p99));
     Ok(out)
@@ -301,6 +361,9 @@ fn time(
     mut f: impl FnMut() -> anyhow::Result<u64>,
 ) -> anyhow::Result<(f64, f64, u64)> {
     let mut total = 0;
+    if runs == 0 {
+        return Ok((0.0, 0.0, total));
+    }
     for _ in 0..3 {
         total = f()?;
     }
