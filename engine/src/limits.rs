@@ -103,8 +103,9 @@ pub const INDEX_BATCH_EVENTS: u64 = 4_096;
 pub const INDEX_MERGE_FACTOR: usize = 8;
 /// Segments below this many documents all count as the lowest merge level.
 pub const INDEX_MERGE_FLOOR_DOCS: u32 = 10_000;
-/// Segments with more documents than this are never merged again.
-pub const INDEX_MERGE_DOCS_MAX: u32 = 10_000_000;
+/// Largest segment a merge may produce, in documents: bounds what a query reads in
+/// the one segment where a deep page lands (docs/QUERY.md).
+pub const INDEX_MERGE_DOCS_MAX: u32 = 2_000_000;
 /// Largest `offset` a query accepts (deeper pages: use the cursor). Bounds the top-k
 /// each query keeps.
 pub const QUERY_OFFSET_MAX: u64 = 1_000_000;

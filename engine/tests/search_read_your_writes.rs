@@ -53,19 +53,25 @@ fn every_acknowledged_event_is_visible_to_the_next_query() {
     );
 }
 
-#[test]
-fn a_one_day_query_touches_only_that_days_index_segments() {
-    let dir = tempfile::tempdir().unwrap();
+/// An engine on a hand-set clock, and its index committing every 100 events only.
+fn clocked_index(dir: &std::path::Path) -> (Arc<common::HandClock>, Arc<Engine>, SearchIndex) {
     let clock = Arc::new(common::HandClock::default());
     let storage: Arc<dyn sealog_engine::storage::Storage> =
         Arc::new(sealog_engine::storage::FileStorage);
     let (engine, _) =
-        Engine::open_with_clock(common::tiny_config(dir.path()), storage, clock.clone()).unwrap();
+        Engine::open_with_clock(common::tiny_config(dir), storage, clock.clone()).unwrap();
     let engine = Arc::new(engine);
-    let mut sc = SearchConfig::new(dir.path());
+    let mut sc = SearchConfig::new(dir);
     sc.commit_events = 100;
     sc.commit_interval = Duration::from_secs(3600);
     let search = SearchIndex::open(engine.clone(), sc).unwrap();
+    (clock, engine, search)
+}
+
+#[test]
+fn a_one_day_query_touches_only_that_days_index_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, engine, search) = clocked_index(dir.path());
     let day_us = 86_400_000_000i64;
     let t0 = 1_767_225_600_000_000i64; // 2026-01-01
     let t = common::tenant("days");
@@ -175,4 +181,94 @@ fn merges_keep_every_segment_one_sorted_run_of_lsns() {
     let lsns: Vec<u64> = page.hits.iter().map(|h| h.event.lsn.0).collect();
     assert_eq!(lsns, vec![2_392, 2_394, 2_396, 2_398, 2_400]);
     assert!(!page.has_more);
+}
+
+#[test]
+fn deep_pages_and_summaries_of_a_one_tenant_index_agree_with_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, engine, search) = clocked_index(dir.path());
+    let t0 = 1_767_225_600_000_000i64;
+    let t = common::tenant("solo");
+    // Some fields in every event, some in a part (optional columns), one never.
+    let fields = |i: u64| -> [Option<String>; 5] {
+        [
+            i.is_multiple_of(3).then(|| "orders".to_owned()),
+            Some(format!("u{}", i % 7)),
+            (i % 4 != 1).then(|| format!("A{}", i % 4)),
+            Some(format!("deep.{}", i % 5)),
+            Some("info".to_owned()),
+        ]
+    };
+    for i in 0..3_000u64 {
+        clock.0.store(t0 + i as i64 * 1_000, Ordering::SeqCst);
+        let [table, user, action, event_type, _] = fields(i);
+        let mut json = serde_json::json!({"event_type": event_type, "user_id": user});
+        if let Some(t) = table {
+            json["table_name"] = t.into();
+        }
+        if let Some(a) = action {
+            json["action"] = a.into();
+        }
+        let ev = prepare_event(json.to_string().as_bytes()).unwrap();
+        engine.append(&t, vec![ev]).unwrap();
+        if i % 100 == 99 {
+            assert!(search.wait_committed(engine.stats().visible_lsn, Duration::from_secs(30)));
+        }
+    }
+    // Event i has LSN i + 1 and created_at t0 + i ms. Whole log, then a time range that
+    // cuts segments in the middle.
+    for (start, end) in [(None, None), (Some(t0 + 517_000), Some(t0 + 2_483_000))] {
+        let lsns: Vec<u64> = (1..=3_000u64)
+            .filter(|l| {
+                let at = t0 + (*l as i64 - 1) * 1_000;
+                start.is_none_or(|s| at >= s) && end.is_none_or(|e| at < e)
+            })
+            .collect();
+        // The summary: every event in range matches, counted from the columns.
+        let mut f = Filter::tenant(t.clone());
+        f.start_us = start;
+        f.end_us = end;
+        let summary = search.summary(&f).unwrap();
+        assert_eq!(summary.total, lsns.len() as u64);
+        for (g, got) in summary.groups.iter().enumerate() {
+            let mut counts: std::collections::HashMap<String, u64> = Default::default();
+            for l in &lsns {
+                if let Some(v) = fields(l - 1)[g].clone() {
+                    *counts.entry(v).or_default() += 1;
+                }
+            }
+            let mut want: Vec<(String, u64)> = counts.into_iter().collect();
+            want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            assert_eq!(got, &want, "group {g}, range {start:?}..{end:?}");
+        }
+        for order in [Order::Desc, Order::Asc] {
+            let mut want = lsns.clone();
+            if order == Order::Desc {
+                want.reverse();
+            }
+            for offset in [
+                0u64, 1, 99, 100, 101, 777, 1_500, 1_965, 2_990, 2_999, 3_000,
+            ] {
+                let mut f = Filter::tenant(t.clone());
+                f.start_us = start;
+                f.end_us = end;
+                let page = search
+                    .query(&Query {
+                        filter: f,
+                        order,
+                        paging: Paging::Offset(offset),
+                        limit: 7,
+                    })
+                    .unwrap();
+                let got: Vec<u64> = page.hits.iter().map(|h| h.event.lsn.0).collect();
+                let expect: Vec<u64> = want.iter().copied().skip(offset as usize).take(7).collect();
+                assert_eq!(
+                    got, expect,
+                    "{order:?} offset {offset} range {start:?}..{end:?}"
+                );
+                assert_eq!(page.total, want.len() as u64);
+                assert_eq!(page.has_more, want.len() > offset as usize + 7);
+            }
+        }
+    }
 }

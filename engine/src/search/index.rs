@@ -199,7 +199,7 @@ impl SearchIndex {
             .iter()
             .filter_map(|r| {
                 let lsn = r.fast_fields().u64("lsn").ok()?;
-                let sorted = state.sorted.get(&r.segment_id()) == Some(&true);
+                let sorted = state.sorted.get(&r.segment_id()).is_some_and(|s| s.sorted);
                 Some((lsn.min_value(), lsn.max_value(), r.num_docs(), sorted))
             })
             .collect();

@@ -149,10 +149,11 @@ pub(crate) fn plan(listed: &[Span], known: &[Span]) -> Vec<Vec<Span>> {
     runs
 }
 
-/// Whether merging `run` keeps segments from overlapping: no segment of it is too big,
-/// and no segment outside it has an LSN inside the run's hull.
+/// Whether merging `run` keeps segments from overlapping and small enough: the merged
+/// segment holds at most [`INDEX_MERGE_DOCS_MAX`] documents, and no segment outside the
+/// run has an LSN inside the run's hull.
 fn mergeable(run: &[Span], known: &[Span]) -> bool {
-    if run.iter().any(|s| s.docs > INDEX_MERGE_DOCS_MAX) {
+    if run.iter().map(|s| u64::from(s.docs)).sum::<u64>() > u64::from(INDEX_MERGE_DOCS_MAX) {
         return false;
     }
     let lo = run.iter().map(|s| s.lo).min().unwrap_or(0);
@@ -235,11 +236,12 @@ mod tests {
     }
 
     #[test]
-    fn segments_above_the_cap_are_never_merged() {
-        let mut sizes = vec![INDEX_MERGE_DOCS_MAX + 1];
-        sizes.extend([INDEX_MERGE_DOCS_MAX; 7]);
-        let segs = log(&sizes);
-        assert!(plan(&segs, &segs).is_empty());
+    fn merges_never_make_a_segment_above_the_cap() {
+        let per = INDEX_MERGE_DOCS_MAX / 8;
+        let at_cap = log(&[per; 8]);
+        assert_eq!(plan(&at_cap, &at_cap), vec![at_cap.clone()]);
+        let over = log(&[per + 1; 8]);
+        assert!(plan(&over, &over).is_empty());
     }
 
     #[test]

@@ -378,11 +378,15 @@ pub(crate) struct PrunedWeight {
 impl PrunedWeight {
     /// Where `reader`'s segment stands against the range.
     pub fn reach(&self, reader: &SegmentReader) -> tantivy::Result<Reach> {
-        let lsn = reader.fast_fields().u64("lsn")?;
+        let known = self.sorted.get(&reader.segment_id());
+        let lsn = match known {
+            Some(k) => k.lsn.clone(),
+            None => reader.fast_fields().u64("lsn")?,
+        };
         if reader.num_docs() == 0 || lsn.max_value() < self.lo || lsn.min_value() >= self.hi {
             return Ok(Reach::Outside);
         }
-        if self.sorted.get(&reader.segment_id()) != Some(&true) {
+        if !known.is_some_and(|k| k.sorted) {
             return Ok(Reach::Unordered);
         }
         let docs = doc_range(&lsn, self.lo, self.hi);
@@ -410,6 +414,26 @@ impl PrunedWeight {
                 self.plain.as_ref()
             },
         )
+    }
+
+    /// When every document of `reader`'s segment in the range matches (a query on the
+    /// tenant alone, over a segment of that tenant only): those doc ids, in LSN order.
+    /// A page then reads its LSNs by position, without reading postings.
+    pub fn every_doc_matches(
+        &self,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Option<Range<DocId>>> {
+        if self.untenanted.is_some() {
+            return Ok(None);
+        }
+        let Reach::Docs(docs) = self.reach(reader)? else {
+            return Ok(None);
+        };
+        let tenant_docs = reader
+            .inverted_index(self.tenant.field())?
+            .get_term_info(&self.tenant)?
+            .map_or(0, |t| t.doc_freq);
+        Ok((reader.alive_bitset().is_none() && tenant_docs == reader.max_doc()).then_some(docs))
     }
 
     /// The matches in a segment, known to be reachable.

@@ -6,6 +6,7 @@
 //! matches are LSNs, and a page is the best `offset + limit` LSNs of their union. The
 //! events are then read from the log, hash-checked, with their resolution overlay.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
 
@@ -14,13 +15,13 @@ use super::cursor::{fingerprint, Cursor};
 use super::filter::{decimal_f64, Filter};
 use super::index::SearchIndex;
 use super::overlay::Resolution;
-use super::plan::{Plan, Pruned, Reach};
+use super::plan::{Plan, Pruned, PrunedWeight, Reach};
 use crate::error::{EngineError, Result};
 use crate::limits::{QUERY_LIMIT_MAX, QUERY_OFFSET_MAX};
 use crate::log::StoredEvent;
 use crate::types::{Lsn, Seq};
 use tantivy::query::{EnableScoring, Weight};
-use tantivy::{DocSet, TERMINATED};
+use tantivy::{DocId, DocSet, TERMINATED};
 
 /// Sort order, by created_at then seq.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -252,7 +253,10 @@ impl SearchIndex {
                 Reach::Outside => pruned += 1,
                 Reach::Unordered => return Ok(None),
                 Reach::Docs(_) => {
-                    let lsn = reader.fast_fields().u64("lsn").map_err(err)?;
+                    let lsn = match plan.sorted.get(&reader.segment_id()) {
+                        Some(known) => known.lsn.clone(),
+                        None => reader.fast_fields().u64("lsn").map_err(err)?,
+                    };
                     segments.push((lsn.min_value(), lsn.max_value(), reader, lsn));
                 }
             }
@@ -266,23 +270,11 @@ impl SearchIndex {
         if q.order == Order::Desc {
             segments.reverse();
         }
-        let mut total = plan.uncommitted.len() as u64;
-        let mut counts = Vec::with_capacity(segments.len());
-        for (_, _, reader, _) in &segments {
-            let all = u64::from(weight.count(reader).map_err(err)?);
-            total += all;
-            counts.push(match &in_page {
-                None => all,
-                Some(None) => 0,
-                Some(Some(w)) => u64::from(w.count(reader).map_err(err)?),
-            });
-        }
         let page_weight = match &in_page {
-            None => &weight,
-            Some(Some(w)) => w,
-            Some(None) => &weight, // every count is 0: never read
+            None => Some(&weight),
+            Some(Some(w)) => Some(w),
+            Some(None) => None,
         };
-        let committed: u64 = counts.iter().sum();
         let n_unc = uncommitted.len();
         // The union in the page's order: descending, the uncommitted LSNs come first;
         // ascending, last. `ranks` are the committed ranks wanted.
@@ -290,39 +282,25 @@ impl SearchIndex {
             Order::Desc => wanted.start.saturating_sub(n_unc)..wanted.end.saturating_sub(n_unc),
             Order::Asc => wanted.clone(),
         };
+        let ranks = ranks.start as u64..ranks.end as u64;
+        let mut total = plan.uncommitted.len() as u64;
+        let mut committed = 0u64;
         let mut lsns = Vec::with_capacity(q.limit + 1);
-        let mut rank = 0u64;
-        for ((_, _, reader, lsn), &count) in segments.iter().zip(&counts) {
-            let (from, to) = (ranks.start as u64, ranks.end as u64);
-            if rank >= to {
-                break;
-            }
-            if rank + count <= from {
-                rank += count;
-                continue;
-            }
-            // Positions in this segment's doc order (= ascending LSN) to read.
-            let (a, b) = (from.saturating_sub(rank), (to - rank).min(count));
-            let positions = match q.order {
-                Order::Asc => a..b,
-                Order::Desc => count - b..count - a,
-            };
-            let mut scorer = page_weight.scorer(reader, 1.0).map_err(err)?;
-            let mut found = Vec::with_capacity((positions.end - positions.start) as usize);
-            let mut at = 0u64;
-            let mut doc = scorer.doc();
-            while doc != TERMINATED && at < positions.end {
-                if at >= positions.start {
-                    found.push(lsn.values.get_val(doc));
+        for (_, _, reader, lsn) in &segments {
+            let count = match page_weight {
+                None => 0,
+                Some(w) => {
+                    let (count, found) =
+                        segment_window(w, reader, lsn, committed, &ranks, q.order).map_err(err)?;
+                    lsns.extend(found);
+                    count
                 }
-                at += 1;
-                doc = scorer.advance();
-            }
-            if q.order == Order::Desc {
-                found.reverse();
-            }
-            lsns.extend(found);
-            rank += count;
+            };
+            committed += count;
+            total += match in_page {
+                None => count,
+                Some(_) => u64::from(weight.count(reader).map_err(err)?),
+            };
         }
         let window = match q.order {
             Order::Desc if ranks.start == 0 => {
@@ -336,7 +314,7 @@ impl SearchIndex {
             }
             Order::Desc => Window {
                 total,
-                before: n_unc + ranks.start,
+                before: n_unc + ranks.start as usize,
                 lsns,
             },
             Order::Asc => {
@@ -450,6 +428,80 @@ fn page_range(range: &Range<Lsn>, paging: &Paging, order: Order) -> Range<u64> {
         (Paging::After(c), Order::Desc) => lo..hi.min(c.lsn.0),
         (Paging::After(c), Order::Asc) => lo.max(c.lsn.0.saturating_add(1))..hi,
     }
+}
+
+/// One segment's part of a ranked page: how many matches it holds, and the LSNs of
+/// those at committed ranks `ranks` in `order`, its first match having rank `rank`.
+/// One pass over its matches at most; none when every document in range matches.
+fn segment_window(
+    weight: &PrunedWeight,
+    reader: &tantivy::SegmentReader,
+    lsn: &tantivy::columnar::Column<u64>,
+    rank: u64,
+    ranks: &Range<u64>,
+    order: Order,
+) -> tantivy::Result<(u64, Vec<u64>)> {
+    let (from, to) = (
+        ranks.start.saturating_sub(rank),
+        ranks.end.saturating_sub(rank),
+    );
+    // Positions (in doc order, which is ascending LSN) of the wanted matches, once the
+    // segment's count is known.
+    let positions = |count: u64| {
+        let (a, b) = (from.min(count), to.min(count));
+        match order {
+            Order::Asc => a..b,
+            Order::Desc => count - b..count - a,
+        }
+    };
+    let in_order = |mut found: Vec<u64>| {
+        if order == Order::Desc {
+            found.reverse();
+        }
+        found
+    };
+    if let Some(docs) = weight.every_doc_matches(reader)? {
+        let count = u64::from(docs.end - docs.start);
+        let found = positions(count)
+            .map(|p| lsn.values.get_val(docs.start + p as DocId))
+            .collect();
+        return Ok((count, in_order(found)));
+    }
+    if to == 0 {
+        return Ok((u64::from(weight.count(reader)?), Vec::new()));
+    }
+    // One pass: count every match, keeping the docs that may be wanted (ascending: the
+    // positions from..to; descending: the last `to`, whose positions depend on the count).
+    let mut kept: VecDeque<DocId> = VecDeque::new();
+    let mut scorer = weight.scorer(reader, 1.0)?;
+    let mut at = 0u64;
+    let mut doc = scorer.doc();
+    while doc != TERMINATED {
+        match order {
+            Order::Asc if at >= from && at < to => kept.push_back(doc),
+            Order::Asc => {}
+            Order::Desc => {
+                if kept.len() as u64 == to {
+                    kept.pop_front();
+                }
+                kept.push_back(doc);
+            }
+        }
+        at += 1;
+        doc = scorer.advance();
+    }
+    let wanted = positions(at);
+    let first_kept = match order {
+        Order::Asc => from.min(at),
+        Order::Desc => at - kept.len() as u64,
+    };
+    let found = kept
+        .into_iter()
+        .zip(first_kept..)
+        .filter(|(_, p)| wanted.contains(p))
+        .map(|(d, _)| lsn.values.get_val(d))
+        .collect();
+    Ok((at, in_order(found)))
 }
 
 fn count_segments(query: &Pruned, stats: &mut QueryStats) {

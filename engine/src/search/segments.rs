@@ -14,23 +14,39 @@ use tantivy::{DocId, DocSet, Score, Searcher, TERMINATED};
 /// Documents read per step when checking a segment's order.
 const ORDER_CHECK_CHUNK: usize = 4_096;
 
-/// For each segment of a searcher: whether its `lsn` column strictly increases with the
-/// doc id. Checked once per segment (a segment never changes), when a commit brings it.
-pub(crate) type SortedSegments = Arc<HashMap<SegmentId, bool>>;
+/// A committed segment's `lsn` column, opened once (opening it decodes its block
+/// headers, which cost more than a whole query's use of it), and whether the LSNs
+/// strictly increase with the doc id.
+#[derive(Clone)]
+pub(crate) struct SegmentLsns {
+    pub lsn: Column<u64>,
+    pub sorted: bool,
+}
 
-/// The order of every segment of `searcher`, reusing what `previous` already knows.
+impl std::fmt::Debug for SegmentLsns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentLsns")
+            .field("docs", &self.lsn.num_docs())
+            .field("sorted", &self.sorted)
+            .finish()
+    }
+}
+
+/// What is known of each segment of a searcher, by id. Checked once per segment (a
+/// segment never changes), when a commit brings it.
+pub(crate) type SortedSegments = Arc<HashMap<SegmentId, SegmentLsns>>;
+
+/// What is known of every segment of `searcher`, reusing what `previous` knows.
 pub(crate) fn sorted_segments(searcher: &Searcher, previous: &SortedSegments) -> SortedSegments {
     let mut map = HashMap::with_capacity(searcher.segment_readers().len());
     for reader in searcher.segment_readers() {
         let id = reader.segment_id();
-        let sorted = match previous.get(&id) {
-            Some(&s) => s,
-            None => reader
-                .fast_fields()
-                .u64("lsn")
-                .is_ok_and(|lsn| strictly_increasing(&lsn)),
-        };
-        map.insert(id, sorted);
+        if let Some(known) = previous.get(&id) {
+            map.insert(id, known.clone());
+        } else if let Ok(lsn) = reader.fast_fields().u64("lsn") {
+            let sorted = strictly_increasing(&lsn);
+            map.insert(id, SegmentLsns { lsn, sorted });
+        }
     }
     Arc::new(map)
 }

@@ -5,8 +5,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use std::ops::Range;
+
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::EnableScoring;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::filter::{decimal_f64, Filter};
@@ -42,13 +45,34 @@ impl SearchIndex {
                 exclude: plan.exclude(filter),
                 risk_tie: filter.min_risk_score.as_deref().map(decimal_f64),
             };
-            let fruit =
-                plan.searcher
-                    .search(&query, &collector)
-                    .map_err(|source| EngineError::Index {
-                        path: shared.config.dir.clone(),
-                        source,
-                    })?;
+            let err = |source| EngineError::Index {
+                path: shared.config.dir.clone(),
+                source,
+            };
+            let scoring = EnableScoring::disabled_from_searcher(&plan.searcher);
+            let weight = query.pruned_weight(scoring).map_err(err)?;
+            let simple = collector.exclude.is_none() && collector.risk_tie.is_none();
+            let mut fruits = Vec::new();
+            for (ord, reader) in plan.searcher.segment_readers().iter().enumerate() {
+                let ord = ord as SegmentOrdinal;
+                // Every document in range matches: count the columns' values over the
+                // rows of those documents, without visiting the documents.
+                if simple {
+                    if let Some(docs) = weight.every_doc_matches(reader).map_err(err)? {
+                        let mut segment = collector.for_segment(ord, reader).map_err(err)?;
+                        if segment.count_every_doc(docs) {
+                            fruits.push(segment.harvest());
+                            continue;
+                        }
+                    }
+                }
+                fruits.push(
+                    collector
+                        .collect_segment(&weight, ord, reader)
+                        .map_err(err)?,
+                );
+            }
+            let fruit = collector.merge_fruits(fruits).map_err(err)?;
             total += fruit.total;
             for (field, map) in counts.iter_mut().zip(fruit.counts) {
                 for (value, n) in map {
@@ -156,6 +180,44 @@ impl Collector for GroupCollector {
         Ok(merged)
     }
 }
+
+impl GroupSegment {
+    /// Counts every document in `docs` as a match: each column's values over the rows of
+    /// those documents (a doc-id range is a row range). False, counting nothing, when a
+    /// column holds several values per document (the collector counts the first only).
+    fn count_every_doc(&mut self, docs: Range<DocId>) -> bool {
+        if self.columns.iter().flatten().any(|c| {
+            matches!(
+                c.ords().index,
+                tantivy::columnar::ColumnIndex::Multivalued(_)
+            )
+        }) {
+            return false;
+        }
+        self.total += u64::from(docs.end - docs.start);
+        let mut buf = vec![0u64; HISTOGRAM_CHUNK];
+        for (column, counts) in self.columns.iter().zip(self.ords.iter_mut()) {
+            let Some(column) = column else { continue };
+            let ords = column.ords();
+            let rows = ords.index.docid_range_to_rowids(docs.clone());
+            let mut at = rows.start;
+            while at < rows.end {
+                let n = HISTOGRAM_CHUNK.min((rows.end - at) as usize);
+                ords.values.get_range(u64::from(at), &mut buf[..n]);
+                for &ord in &buf[..n] {
+                    if let Some(c) = counts.get_mut(ord as usize) {
+                        *c += 1;
+                    }
+                }
+                at += n as u32;
+            }
+        }
+        true
+    }
+}
+
+/// Column values read per step by [`GroupSegment::count_every_doc`].
+const HISTOGRAM_CHUNK: usize = 4_096;
 
 impl SegmentCollector for GroupSegment {
     type Fruit = GroupFruit;

@@ -89,6 +89,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             search.wait_committed(visible, Duration::from_secs(600)),
             "the index did not commit everything"
         );
+        let layout = search.segment_layout();
+        eprintln!("index segments (lowest LSN, highest LSN, documents, in LSN order): {layout:?}");
         let figures = queries(
             &search,
             &engine,
@@ -104,10 +106,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(|(n, (p50, p99))| format!("{n}_p50_ms={p50:.3} {n}_p99_ms={p99:.3}"))
             .collect();
         println!(
-            "events={} {} rss_mib={:.0}",
+            "events={} {} rss_mib={:.0} rss_anon_mib={:.0}",
             visible.0,
             line.join(" "),
-            rss_mib()
+            rss_mib(),
+            rss_anon_mib()
         );
         return Ok(());
     }
@@ -149,9 +152,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let index_bytes = dir_size(&dir.join("search"))?;
     let n = args.events as f64;
     println!(
-        "events={} tenants={} ingest_events_per_s={:.0} index_events_per_s={:.0} max_lag_events={} user_week_p50_ms={:.3} symbol_sev_p50_ms={:.3} offset100k_p50_ms={:.3} count_day_p50_ms={:.3} q_p50_ms={:.3} user_week_p99_ms={:.3} symbol_sev_p99_ms={:.3} offset100k_p99_ms={:.3} count_day_p99_ms={:.3} q_p99_ms={:.3} index_bytes_per_event={:.1} rss_mib={:.0}",
+        "events={} tenants={} index_segments={} ingest_events_per_s={:.0} index_events_per_s={:.0} max_lag_events={} user_week_p50_ms={:.3} symbol_sev_p50_ms={:.3} offset100k_p50_ms={:.3} count_day_p50_ms={:.3} q_p50_ms={:.3} user_week_p99_ms={:.3} symbol_sev_p99_ms={:.3} offset100k_p99_ms={:.3} count_day_p99_ms={:.3} q_p99_ms={:.3} index_bytes_per_event={:.1} rss_mib={:.0} rss_anon_mib={:.0}",
         args.events,
         args.tenants,
+        search.segment_layout().len(),
         n / loaded,
         n / indexed_s,
         max_lag.load(Ordering::Relaxed),
@@ -167,6 +171,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         figures[4].1,
         index_bytes as f64 / n,
         rss_mib(),
+        rss_anon_mib(),
     );
     Ok(())
 }
@@ -391,10 +396,20 @@ fn dir_size(dir: &std::path::Path) -> anyhow::Result<u64> {
 }
 
 fn rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+/// Anonymous memory only: the heap, without the pages of the log's mmapped segment
+/// files that VmRSS also counts (page cache the kernel reclaims under pressure).
+fn rss_anon_mib() -> f64 {
+    status_mib("RssAnon:")
+}
+
+fn status_mib(key: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
