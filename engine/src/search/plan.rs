@@ -400,20 +400,20 @@ impl PrunedWeight {
     /// The weight for a segment in LSN order: without the tenant clause when every
     /// document of the segment is the tenant's.
     fn ordered(&self, reader: &SegmentReader) -> tantivy::Result<&dyn Weight> {
-        let Some(untenanted) = &self.untenanted else {
-            return Ok(self.plain.as_ref());
-        };
+        Ok(match &self.untenanted {
+            Some(untenanted) if self.tenant_only(reader)? => untenanted.as_ref(),
+            _ => self.plain.as_ref(),
+        })
+    }
+
+    /// Whether every document of the segment is the tenant's (its term's document
+    /// frequency is the segment's size).
+    fn tenant_only(&self, reader: &SegmentReader) -> tantivy::Result<bool> {
         let tenant_docs = reader
             .inverted_index(self.tenant.field())?
             .get_term_info(&self.tenant)?
             .map_or(0, |t| t.doc_freq);
-        Ok(
-            if reader.alive_bitset().is_none() && tenant_docs == reader.max_doc() {
-                untenanted.as_ref()
-            } else {
-                self.plain.as_ref()
-            },
-        )
+        Ok(reader.alive_bitset().is_none() && tenant_docs == reader.max_doc())
     }
 
     /// When every document of `reader`'s segment in the range matches (a query on the
@@ -429,11 +429,7 @@ impl PrunedWeight {
         let Reach::Docs(docs) = self.reach(reader)? else {
             return Ok(None);
         };
-        let tenant_docs = reader
-            .inverted_index(self.tenant.field())?
-            .get_term_info(&self.tenant)?
-            .map_or(0, |t| t.doc_freq);
-        Ok((reader.alive_bitset().is_none() && tenant_docs == reader.max_doc()).then_some(docs))
+        Ok(self.tenant_only(reader)?.then_some(docs))
     }
 
     /// The matches in a segment, known to be reachable.

@@ -3,9 +3,8 @@
 //! plus the matches not yet committed.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-
 use std::ops::Range;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use tantivy::collector::{Collector, SegmentCollector};
