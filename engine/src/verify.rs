@@ -470,9 +470,11 @@ pub(crate) fn body_link(ev: &EventRef<'_>) -> Result<[u8; 32], String> {
             && raw[raw.len() - 1] == b'"'
             && &raw[1..raw.len() - 1] == inner
     };
-    if ev.seq.0 > crate::event::jcs::SAFE_INTEGER_MAX {
+    // The header's tenant was checked when the frame was decoded; its seq was not, and
+    // the text comparison below accepts any seq the body states the same way.
+    if ev.seq.0 == 0 || ev.seq.0 > crate::event::jcs::SAFE_INTEGER_MAX {
         return Err(format!(
-            "seq {} is above 2^53 - 1, the largest seq an event can have",
+            "seq {} is outside 1..=2^53 - 1, the seqs an event can have",
             ev.seq
         ));
     }
