@@ -103,6 +103,9 @@ pub const INDEX_BATCH_EVENTS: u64 = 4_096;
 pub const INDEX_MERGE_FACTOR: usize = 8;
 /// Segments below this many documents all count as the lowest merge level.
 pub const INDEX_MERGE_FLOOR_DOCS: u32 = 10_000;
+/// Exact match counts of whole index segments kept for repeated filters (one entry per
+/// segment and filter); when full, the cache starts again empty.
+pub const INDEX_SEGMENT_COUNTS_MAX: usize = 65_536;
 /// Largest segment a merge may produce, in documents: bounds what a query reads in
 /// the one segment where a deep page lands (docs/QUERY.md).
 pub const INDEX_MERGE_DOCS_MAX: u32 = 2_000_000;

@@ -146,6 +146,18 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
+/// Writes `word` lowercased (as [`words`] does) into `out`, replacing what it held;
+/// without allocating for an ASCII word.
+pub(crate) fn lowercase_into(word: &str, out: &mut String) {
+    out.clear();
+    if word.is_ascii() {
+        out.push_str(word);
+        out.make_ascii_lowercase();
+    } else {
+        out.push_str(&word.to_lowercase());
+    }
+}
+
 /// Compares two non-negative decimals `[0-9]+(\.[0-9]+)?` exactly (no float):
 /// `"057.230"` equals `"57.23"`.
 pub fn cmp_decimal(a: &str, b: &str) -> Ordering {

@@ -14,7 +14,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 use super::overlay::Resolutions;
 use super::pending::Pending;
 use super::schema::{schema, Fields, WordsTokenizer, WORDS_TOKENIZER};
-use super::segments::{sorted_segments, SortedSegments};
+use super::segments::{sorted_segments, SegmentCounts, SortedSegments};
 use crate::error::{EngineError, IoContext, Result};
 use crate::log::Engine;
 use crate::types::Lsn;
@@ -88,6 +88,8 @@ pub(crate) struct Shared {
     pub reader: IndexReader,
     pub fields: Fields,
     pub state: RwLock<State>,
+    /// Counts of whole segments for repeated filters.
+    pub counts: SegmentCounts,
     pub resolutions: RwLock<Resolutions>,
     pub metrics: SearchMetrics,
     pub stop: AtomicBool,
@@ -154,6 +156,7 @@ impl SearchIndex {
             reader,
             fields,
             state: RwLock::new(state),
+            counts: SegmentCounts::default(),
             resolutions: RwLock::new(Resolutions::default()),
             metrics: SearchMetrics::default(),
             stop: AtomicBool::new(false),

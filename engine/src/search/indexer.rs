@@ -192,6 +192,7 @@ fn commit(shared: &Shared, writer: &mut IndexWriter<TantivyDocument>, lsn: Lsn) 
     // Checking a new segment's order reads its LSN column once: outside the lock.
     let previous = shared.state.read().sorted.clone();
     let sorted = sorted_segments(&searcher, &previous);
+    shared.counts.keep_only(&sorted);
     let mut state = shared.state.write();
     state.searcher = searcher;
     state.sorted = sorted;

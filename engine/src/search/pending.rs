@@ -4,10 +4,12 @@
 //! commit policy (`commit_events`). Values are interned, so adding an event allocates
 //! only for values never seen before.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use super::fields::IndexedFields;
-use super::filter::{cmp_decimal, Filter, WORD_BYTES_MAX};
+use super::filter::{cmp_decimal, lowercase_into, Filter, WORD_BYTES_MAX};
 use crate::types::{Lsn, TenantId};
 
 /// Field slots of a pending document, in [`super::Filter::terms`] naming.
@@ -27,11 +29,12 @@ const TAG: u8 = 101;
 const WORD: u8 = 102;
 const ABSENT: u32 = u32::MAX;
 
-/// Strings seen in pending events, each stored once.
+/// Strings seen in pending events, each stored once (one allocation shared by the map
+/// and the list).
 #[derive(Debug, Default)]
 struct Interner {
-    ids: FxHashMap<Box<str>, u32>,
-    strings: Vec<Box<str>>,
+    ids: FxHashMap<Arc<str>, u32>,
+    strings: Vec<Arc<str>>,
 }
 
 impl Interner {
@@ -40,8 +43,9 @@ impl Interner {
             return id;
         }
         let id = self.strings.len() as u32;
-        self.strings.push(s.into());
-        self.ids.insert(s.into(), id);
+        let shared: Arc<str> = s.into();
+        self.strings.push(shared.clone());
+        self.ids.insert(shared, id);
         id
     }
 
@@ -265,13 +269,7 @@ fn for_each_word<S>(
         if w.is_empty() || w.len() > WORD_BYTES_MAX {
             continue;
         }
-        scratch.clear();
-        if w.is_ascii() {
-            scratch.push_str(w);
-            scratch.make_ascii_lowercase();
-        } else {
-            scratch.push_str(&w.to_lowercase());
-        }
+        lowercase_into(w, scratch);
         f(scratch, state);
     }
 }

@@ -416,6 +416,13 @@ impl PrunedWeight {
         Ok(reader.alive_bitset().is_none() && tenant_docs == reader.max_doc())
     }
 
+    /// Whether the whole segment lies in the range, in LSN order (its counts are then
+    /// those of the clauses alone, whatever the range).
+    pub fn covers_whole(&self, reader: &SegmentReader) -> tantivy::Result<bool> {
+        Ok(matches!(self.reach(reader)?,
+            Reach::Docs(docs) if docs.start == 0 && docs.end >= reader.max_doc()))
+    }
+
     /// When every document of `reader`'s segment in the range matches (a query on the
     /// tenant alone, over a segment of that tenant only): those doc ids, in LSN order.
     /// A page then reads its LSNs by position, without reading postings.

@@ -16,6 +16,7 @@ use super::filter::{decimal_f64, Filter};
 use super::index::SearchIndex;
 use super::overlay::Resolution;
 use super::plan::{Plan, Pruned, PrunedWeight, Reach};
+use super::segments::{count_key, SegmentCounts};
 use crate::error::{EngineError, Result};
 use crate::limits::{QUERY_LIMIT_MAX, QUERY_OFFSET_MAX};
 use crate::log::StoredEvent;
@@ -286,12 +287,18 @@ impl SearchIndex {
         let mut total = plan.uncommitted.len() as u64;
         let mut committed = 0u64;
         let mut lsns = Vec::with_capacity(q.limit + 1);
+        let key = count_key(&q.filter);
+        let counts = Counts {
+            cache: &shared.counts,
+            key: key.as_deref(),
+        };
         for (_, _, reader, lsn) in &segments {
             let count = match page_weight {
                 None => 0,
                 Some(w) => {
                     let (count, found) =
-                        segment_window(w, reader, lsn, committed, &ranks, q.order).map_err(err)?;
+                        segment_window(w, &counts, reader, lsn, committed, &ranks, q.order)
+                            .map_err(err)?;
                     lsns.extend(found);
                     count
                 }
@@ -299,7 +306,7 @@ impl SearchIndex {
             committed += count;
             total += match in_page {
                 None => count,
-                Some(_) => u64::from(weight.count(reader).map_err(err)?),
+                Some(_) => counts.count(&weight, reader).map_err(err)?,
             };
         }
         let window = match q.order {
@@ -435,6 +442,7 @@ fn page_range(range: &Range<Lsn>, paging: &Paging, order: Order) -> Range<u64> {
 /// One pass over its matches at most; none when every document in range matches.
 fn segment_window(
     weight: &PrunedWeight,
+    counts: &Counts<'_>,
     reader: &tantivy::SegmentReader,
     lsn: &tantivy::columnar::Column<u64>,
     rank: u64,
@@ -467,8 +475,13 @@ fn segment_window(
             .collect();
         return Ok((count, in_order(found)));
     }
-    if to == 0 {
-        return Ok((u64::from(weight.count(reader)?), Vec::new()));
+    let known = counts.known(weight, reader)?;
+    if to == 0 || known.is_some_and(|n| n <= from) {
+        let count = match known {
+            Some(n) => n,
+            None => counts.count(weight, reader)?,
+        };
+        return Ok((count, Vec::new()));
     }
     // One pass: count every match, keeping the docs that may be wanted (ascending: the
     // positions from..to; descending: the last `to`, whose positions depend on the count).
@@ -490,6 +503,7 @@ fn segment_window(
         at += 1;
         doc = scorer.advance();
     }
+    counts.remember(weight, reader, at)?;
     let wanted = positions(at);
     let first_kept = match order {
         Order::Asc => from.min(at),
@@ -502,6 +516,62 @@ fn segment_window(
         .map(|(d, _)| lsn.values.get_val(d))
         .collect();
     Ok((at, in_order(found)))
+}
+
+/// Whole-segment counts of one query's filter: from the cache when made before, made
+/// and remembered otherwise (docs/QUERY.md).
+struct Counts<'a> {
+    cache: &'a SegmentCounts,
+    /// None when the filter's counts may not be cached.
+    key: Option<&'a str>,
+}
+
+impl Counts<'_> {
+    /// The segment's count, if it was made before.
+    fn known(
+        &self,
+        weight: &PrunedWeight,
+        reader: &tantivy::SegmentReader,
+    ) -> tantivy::Result<Option<u64>> {
+        let Some(key) = self.key else {
+            return Ok(None);
+        };
+        if !weight.covers_whole(reader)? {
+            return Ok(None);
+        }
+        Ok(self.cache.get(reader.segment_id(), key).map(u64::from))
+    }
+
+    /// The segment's count, from the cache or counted (and remembered).
+    fn count(
+        &self,
+        weight: &PrunedWeight,
+        reader: &tantivy::SegmentReader,
+    ) -> tantivy::Result<u64> {
+        if let Some(n) = self.known(weight, reader)? {
+            return Ok(n);
+        }
+        let n = u64::from(weight.count(reader)?);
+        self.remember(weight, reader, n)?;
+        Ok(n)
+    }
+
+    /// Keeps a count just made, if the whole segment was counted.
+    fn remember(
+        &self,
+        weight: &PrunedWeight,
+        reader: &tantivy::SegmentReader,
+        n: u64,
+    ) -> tantivy::Result<()> {
+        if let Some(key) = self.key {
+            if weight.covers_whole(reader)? {
+                if let Ok(n) = u32::try_from(n) {
+                    self.cache.put(reader.segment_id(), key, n);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn count_segments(query: &Pruned, stats: &mut QueryStats) {

@@ -8,7 +8,7 @@ use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use tantivy::TantivyDocument;
 
 use super::fields::IndexedFields;
-use super::filter::{decimal_f64, words};
+use super::filter::decimal_f64;
 use crate::types::Lsn;
 
 /// The tokenizer of `text` (event_description and error_message), the same split as
@@ -132,16 +132,19 @@ pub fn document(fields: &Fields, lsn: Lsn, tenant: &str, f: &IndexedFields<'_>) 
     doc
 }
 
-/// A tantivy tokenizer that yields exactly [`words`].
+/// A tantivy tokenizer that yields exactly [`words`](super::filter::words).
 #[derive(Debug, Clone, Default)]
 pub struct WordsTokenizer {
     token: Token,
 }
 
-/// The token stream of [`WordsTokenizer`].
+/// The token stream of [`WordsTokenizer`]: finds one word at a time, lowercasing it
+/// into the token's own buffer (no allocation per word).
 #[derive(Debug)]
 pub struct WordsStream<'a> {
-    words: std::vec::IntoIter<(usize, usize, String)>,
+    text: &'a str,
+    /// Where the search for the next word starts.
+    at: usize,
     token: &'a mut Token,
 }
 
@@ -150,15 +153,9 @@ impl Tokenizer for WordsTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> WordsStream<'a> {
         self.token.reset();
-        let base = text.as_ptr() as usize;
-        let found: Vec<(usize, usize, String)> = text
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty() && w.len() <= super::filter::WORD_BYTES_MAX)
-            .map(|w| (w.as_ptr() as usize - base, w.len(), w.to_lowercase()))
-            .collect();
-        debug_assert!(found.iter().map(|(_, _, w)| w.clone()).eq(words(text)));
         WordsStream {
-            words: found.into_iter(),
+            text,
+            at: 0,
             token: &mut self.token,
         }
     }
@@ -166,14 +163,27 @@ impl Tokenizer for WordsTokenizer {
 
 impl TokenStream for WordsStream<'_> {
     fn advance(&mut self) -> bool {
-        let Some((offset, len, word)) = self.words.next() else {
-            return false;
-        };
-        self.token.offset_from = offset;
-        self.token.offset_to = offset + len;
-        self.token.position = self.token.position.wrapping_add(1);
-        self.token.text = word;
-        true
+        loop {
+            let rest = &self.text[self.at..];
+            let Some(start) = rest.find(char::is_alphanumeric) else {
+                self.at = self.text.len();
+                return false;
+            };
+            let word = &rest[start..];
+            let len = word
+                .find(|c: char| !c.is_alphanumeric())
+                .unwrap_or(word.len());
+            let offset = self.at + start;
+            self.at = offset + len;
+            if len > super::filter::WORD_BYTES_MAX {
+                continue;
+            }
+            super::filter::lowercase_into(&word[..len], &mut self.token.text);
+            self.token.offset_from = offset;
+            self.token.offset_to = offset + len;
+            self.token.position = self.token.position.wrapping_add(1);
+            return true;
+        }
     }
 
     fn token(&self) -> &Token {
@@ -182,5 +192,48 @@ impl TokenStream for WordsStream<'_> {
 
     fn token_mut(&mut self) -> &mut Token {
         self.token
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use tantivy::tokenizer::{TokenStream, Tokenizer};
+
+    use super::WordsTokenizer;
+    use crate::search::filter::words;
+
+    fn tokens(text: &str) -> Vec<(String, usize, usize)> {
+        let mut tokenizer = WordsTokenizer::default();
+        let mut stream = tokenizer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            out.push((t.text.clone(), t.offset_from, t.offset_to));
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+        /// The index's words are exactly the query side's [`words`], and each token's
+        /// offsets point at the word it came from.
+        #[test]
+        fn the_tokenizer_yields_exactly_the_words(
+            text in prop_oneof![
+                "[a-zA-Z0-9 .,_-]{0,80}",
+                "\\PC{0,40}",
+                "([a-z]{60,70} ?){0,3}",
+            ]
+        ) {
+            let got = tokens(&text);
+            let want: Vec<String> = words(&text).collect();
+            let texts: Vec<String> = got.iter().map(|(w, _, _)| w.clone()).collect();
+            prop_assert_eq!(texts, want);
+            for (w, from, to) in &got {
+                prop_assert_eq!(&text[*from..*to].to_lowercase(), w);
+            }
+        }
     }
 }

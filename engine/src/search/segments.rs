@@ -6,10 +6,14 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use tantivy::columnar::{Column, ColumnIndex};
 use tantivy::index::SegmentId;
 use tantivy::query::Scorer;
 use tantivy::{DocId, DocSet, Score, Searcher, TERMINATED};
+
+use super::filter::Filter;
+use crate::limits::INDEX_SEGMENT_COUNTS_MAX;
 
 /// Documents read per step when checking a segment's order.
 const ORDER_CHECK_CHUNK: usize = 4_096;
@@ -72,6 +76,62 @@ fn strictly_increasing(lsn: &Column<u64>) -> bool {
         at += len;
     }
     true
+}
+
+/// Exact match counts of whole segments, by segment and filter. A segment never
+/// changes and a filter's clauses (tenant, terms, tags, words) match the same documents
+/// in it forever, so a count once made is right for as long as the segment lives:
+/// repeated filters (dashboards) count only the segments committed since. Filters
+/// whose matches can change without the segment changing (`is_resolved`) are never
+/// cached.
+#[derive(Debug, Default)]
+pub(crate) struct SegmentCounts {
+    counts: Mutex<HashMap<(SegmentId, String), u32>>,
+}
+
+impl SegmentCounts {
+    pub fn get(&self, segment: SegmentId, filter: &str) -> Option<u32> {
+        self.counts
+            .lock()
+            .get(&(segment, filter.to_owned()))
+            .copied()
+    }
+
+    pub fn put(&self, segment: SegmentId, filter: &str, count: u32) {
+        let mut counts = self.counts.lock();
+        if counts.len() >= INDEX_SEGMENT_COUNTS_MAX {
+            counts.clear();
+        }
+        counts.insert((segment, filter.to_owned()), count);
+    }
+
+    /// Forgets the segments no longer in the index (merged away).
+    pub fn keep_only(&self, live: &SortedSegments) {
+        self.counts
+            .lock()
+            .retain(|(segment, _), _| live.contains_key(segment));
+    }
+}
+
+/// The key a filter's whole-segment counts are cached under, or None if they may not
+/// be: every clause that selects documents (the time range does not, for a segment
+/// wholly inside it), each value length-prefixed so no two filters share a key.
+pub(crate) fn count_key(filter: &Filter) -> Option<String> {
+    if filter.is_resolved.is_some() || filter.min_risk_score.is_some() {
+        return None;
+    }
+    let mut key = String::new();
+    let mut add = |name: &str, value: &str| {
+        key.push_str(&format!("{name}:{}:{value};", value.len()));
+    };
+    add("tenant", filter.tenant.as_str());
+    for (name, value) in filter.terms() {
+        add(name, value);
+    }
+    for word in &filter.q {
+        add("q", word);
+    }
+    Some(key)
 }
 
 /// In a segment whose LSNs strictly increase with the doc id: the doc ids whose LSN is
