@@ -339,44 +339,33 @@ fn offsets_agree_in(
     offset: u64,
     limit: usize,
 ) -> Result<(), TestCaseError> {
-    for _ in 0..2 {
-        page_agrees(w, filter, order, offset, limit)?;
-    }
-    Ok(())
-}
-
-fn page_agrees(
-    w: &World,
-    filter: &Filter,
-    order: Order,
-    offset: u64,
-    limit: usize,
-) -> Result<(), TestCaseError> {
     let want = model_list(w, filter, order);
-    let page = w
-        .search
-        .query(&Query {
-            filter: filter.clone(),
-            order,
-            paging: Paging::Offset(offset),
-            limit,
-        })
-        .unwrap();
-    prop_assert_eq!(page.total, want.len() as u64, "{:?}", filter);
-    let got: Vec<u64> = page.hits.iter().map(|h| h.event.lsn.0).collect();
-    let expect: Vec<u64> = want
-        .iter()
-        .copied()
-        .skip(offset as usize)
-        .take(limit)
-        .collect();
-    prop_assert_eq!(got, expect, "{:?}", filter);
-    prop_assert_eq!(page.has_more, want.len() > offset as usize + limit);
-    for h in &page.hits {
-        prop_assert_eq!(
-            h.resolution.as_ref().map(|r| r.by_lsn.0),
-            w.resolved.get(&h.event.lsn.0).copied()
-        );
+    for _ in 0..2 {
+        let page = w
+            .search
+            .query(&Query {
+                filter: filter.clone(),
+                order,
+                paging: Paging::Offset(offset),
+                limit,
+            })
+            .unwrap();
+        prop_assert_eq!(page.total, want.len() as u64, "{:?}", filter);
+        let got: Vec<u64> = page.hits.iter().map(|h| h.event.lsn.0).collect();
+        let expect: Vec<u64> = want
+            .iter()
+            .copied()
+            .skip(offset as usize)
+            .take(limit)
+            .collect();
+        prop_assert_eq!(got, expect, "{:?}", filter);
+        prop_assert_eq!(page.has_more, want.len() > offset as usize + limit);
+        for h in &page.hits {
+            prop_assert_eq!(
+                h.resolution.as_ref().map(|r| r.by_lsn.0),
+                w.resolved.get(&h.event.lsn.0).copied()
+            );
+        }
     }
     Ok(())
 }
