@@ -94,8 +94,15 @@ pub const STACK_TRACE_CHARS_MAX: usize = 65_536;
 pub const ERROR_INPUT_CHARS_MAX: usize = 256;
 
 /// Default number of events between two commits of the secondary index: bounds the
-/// pending events every query also searches in memory (read-your-writes).
+/// pending events queries also search in memory (read-your-writes).
 pub const INDEX_COMMIT_EVENTS_DEFAULT: u64 = 100_000;
+/// Default for the most events after the last commit that queries keep in memory (the
+/// pending set); past it, while the index is far behind the log, each query scans the
+/// rest itself.
+pub const INDEX_PENDING_EVENTS_DEFAULT: u64 = 200_000;
+/// While a query came within this many milliseconds, the indexer keeps the pending set
+/// current as it reads (otherwise the next query brings it up to date).
+pub const INDEX_TAIL_DEMAND_MS: u64 = 10_000;
 /// Events the indexer reads from the log per step.
 pub const INDEX_BATCH_EVENTS: u64 = 4_096;
 /// Index segments merged at once, and the factor between two merge levels (sizes

@@ -2,8 +2,10 @@
 //! offsets and cursor walks over ~3,000 realistic events of several tenants, 30 days
 //! of traffic, with resolutions, the index answers exactly what a brute-force scan of
 //! the log answers: same events, same order, same total. The events are split over the
-//! three places a query reads: the committed index, the pending (read, uncommitted)
-//! events, and the log's tail the indexer has not read.
+//! three places a query reads: the committed index, the pending set after it (in
+//! memory, bounded here to `PENDING_MAX` events), and the rest of the log's tail, which
+//! queries scan. The indexer has read into the pending set's events, so the resolution
+//! overlay holds some of the tail's resolutions already and not others.
 //!
 //! Exports walk the same events straight from the log: for the same random filters,
 //! `from_seq`, `limit` and chunk sizes, an export holds exactly the model's events in
@@ -61,6 +63,10 @@ fn world_two_threads() -> &'static World {
     WORLD.get_or_init(|| build(2))
 }
 
+/// The pending set's bound in these worlds: it ends after what the indexer has read
+/// and before the newest event.
+const PENDING_MAX: u64 = 600;
+
 fn build(writer_threads: usize) -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(common::HandClock::default());
@@ -74,6 +80,7 @@ fn build(writer_threads: usize) -> World {
     sc.commit_events = 700;
     sc.writer_threads = writer_threads;
     sc.commit_interval = Duration::from_secs(3600);
+    sc.pending_events_max = PENDING_MAX;
     let search = SearchIndex::open(engine.clone(), sc).unwrap();
     let mut gen = Generator::new(GenConfig {
         count: 3000,
@@ -510,5 +517,22 @@ proptest! {
 fn the_three_sources_are_all_exercised() {
     let w = world();
     let (committed, processed) = w.search.progress();
-    assert!(committed.0 >= 2100 && processed.0 >= 2600 && w.engine.stats().visible_lsn > processed);
+    let visible = w.engine.stats().visible_lsn;
+    assert!(committed.0 >= 2100 && processed.0 >= 2600 && visible > processed);
+    // The pending set ends between `processed` and the newest event, so it holds
+    // resolutions that are in the overlay already and resolutions that are not, and
+    // the rest of the tail is scanned.
+    let covered = committed.0 + PENDING_MAX;
+    assert!(
+        processed.0 < covered && covered < visible.0,
+        "{committed:?} {processed:?} {visible:?}"
+    );
+    let everything = Query {
+        filter: Filter::tenant(TenantId::new(TENANTS[0]).unwrap()),
+        order: Order::Desc,
+        paging: Paging::Offset(0),
+        limit: 1,
+    };
+    w.search.query(&everything).unwrap();
+    assert_eq!(w.search.pending_events() as u64, PENDING_MAX);
 }

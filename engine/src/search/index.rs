@@ -12,9 +12,9 @@ use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
 use super::overlay::Resolutions;
-use super::pending::Pending;
 use super::schema::{schema, Fields, WordsTokenizer, WORDS_TOKENIZER};
 use super::segments::{sorted_segments, SegmentCounts, SortedSegments};
+use super::tail::{Demand, Tail};
 use crate::error::{EngineError, IoContext, Result};
 use crate::log::Engine;
 use crate::types::Lsn;
@@ -28,6 +28,9 @@ pub struct SearchConfig {
     pub commit_events: u64,
     /// Commit at least this often while events arrive (default 1 s).
     pub commit_interval: Duration,
+    /// Most events after the last commit that queries keep in memory (default
+    /// [`INDEX_PENDING_EVENTS_DEFAULT`](crate::limits::INDEX_PENDING_EVENTS_DEFAULT)).
+    pub pending_events_max: u64,
     /// tantivy writer memory budget in bytes (default 256 MiB).
     pub writer_memory_bytes: usize,
     /// tantivy indexing threads (default 1: each index segment then holds a contiguous
@@ -43,6 +46,7 @@ impl SearchConfig {
             dir: data_dir.join("search"),
             commit_events: crate::limits::INDEX_COMMIT_EVENTS_DEFAULT,
             commit_interval: Duration::from_millis(1000),
+            pending_events_max: crate::limits::INDEX_PENDING_EVENTS_DEFAULT,
             writer_memory_bytes: 256 * 1024 * 1024,
             writer_threads: 1,
         }
@@ -56,10 +60,8 @@ pub(crate) struct State {
     pub searcher: Searcher,
     /// Highest LSN in the committed index.
     pub committed: Lsn,
-    /// Highest LSN the indexer has read (pending holds `committed+1..=processed`).
+    /// Highest LSN the indexer has read (and whose resolutions are in the overlay).
     pub processed: Lsn,
-    /// Read but not committed.
-    pub pending: Pending,
     /// Which of the searcher's segments hold their documents in LSN order.
     pub sorted: SortedSegments,
 }
@@ -76,7 +78,8 @@ pub struct SearchMetrics {
     /// Index segments skipped by queries because their LSNs (hence times) lie outside
     /// the query's range.
     pub segments_pruned: AtomicU64,
-    /// Log events scanned because they were not indexed yet (read-your-writes).
+    /// Log events read for queries because they were not committed to the index yet
+    /// (read-your-writes): into the pending set, or scanned past its bound.
     pub tail_events_scanned: AtomicU64,
 }
 
@@ -91,6 +94,10 @@ pub(crate) struct Shared {
     /// Counts of whole segments for repeated filters.
     pub counts: SegmentCounts,
     pub resolutions: RwLock<Resolutions>,
+    /// The events after the last commit, gathered for queries (read-your-writes).
+    pub tail: Mutex<Tail>,
+    /// When queries last came.
+    pub demand: Demand,
     pub metrics: SearchMetrics,
     pub stop: AtomicBool,
     /// Tests hold the indexer still to have a log tail the index has not read.
@@ -148,7 +155,6 @@ impl SearchIndex {
             searcher,
             committed,
             processed: committed,
-            pending: Pending::default(),
         };
         let shared = Arc::new(Shared {
             engine,
@@ -158,6 +164,8 @@ impl SearchIndex {
             state: RwLock::new(state),
             counts: SegmentCounts::default(),
             resolutions: RwLock::new(Resolutions::default()),
+            tail: Mutex::new(Tail::default()),
+            demand: Demand::default(),
             metrics: SearchMetrics::default(),
             stop: AtomicBool::new(false),
             paused: AtomicBool::new(false),
@@ -210,9 +218,9 @@ impl SearchIndex {
         layout
     }
 
-    /// Events read by the indexer but not committed yet.
+    /// Events after the last commit held in memory for queries (the pending set).
     pub fn pending_events(&self) -> usize {
-        self.shared.state.read().pending.len()
+        self.shared.tail.lock().pending().len()
     }
 
     /// Counters.

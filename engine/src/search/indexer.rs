@@ -1,9 +1,10 @@
 //! The indexer thread: follows the log, feeds tantivy, commits by count and time.
 //!
 //! It reads events after the last committed LSN (never on the append path: it waits
-//! for events to become visible, i.e. durable), adds each to the tantivy writer and to
-//! the in-memory pending set (so queries see it before the commit), and keeps the
-//! resolution overlay current. A commit stores the last indexed LSN and that event's
+//! for events to become visible, i.e. durable), adds each to the tantivy writer, and
+//! keeps the resolution overlay current. Queries see events before their commit
+//! through the pending set ([`super::tail`]), which the indexer keeps current only
+//! while queries come. A commit stores the last indexed LSN and that event's
 //! hash in tantivy's commit payload: a restart resumes exactly after it.
 
 use std::ops::ControlFlow;
@@ -24,7 +25,7 @@ use super::segments::sorted_segments;
 use crate::error::{EngineError, Result};
 use crate::limits::INDEX_BATCH_EVENTS;
 use crate::log::ScanDirection;
-use crate::types::{Lsn, TenantId};
+use crate::types::Lsn;
 
 /// The indexer thread's body: retries after failures (reported through `failure`).
 pub(crate) fn run(shared: Arc<Shared>) {
@@ -54,12 +55,11 @@ fn follow(shared: &Shared) -> Result<()> {
         .map_err(idx_err)?;
     writer.set_merge_policy(Box::new(LsnMergePolicy::new(shared.index.clone())));
     // Start after the last commit (a failure drops uncommitted work).
-    let committed = shared.state.read().committed;
-    {
+    let committed = {
         let mut state = shared.state.write();
-        state.pending.clear();
-        state.processed = committed;
-    }
+        state.processed = state.committed;
+        state.committed
+    };
     let mut next = Lsn(committed.0 + 1);
     let mut uncommitted = 0u64;
     let mut last_commit = Instant::now();
@@ -102,8 +102,8 @@ fn follow(shared: &Shared) -> Result<()> {
     }
 }
 
-/// Indexes the events with LSN in `range`; returns how many were added. The pending
-/// set (queries read it) is filled under the state lock; the tantivy writer outside it.
+/// Indexes the events with LSN in `range`; returns how many were added. Resolutions
+/// enter the overlay before `processed` says they were read.
 fn index_batch(
     shared: &Shared,
     writer: &mut IndexWriter<TantivyDocument>,
@@ -112,7 +112,6 @@ fn index_batch(
     let mut docs = Vec::new();
     let mut resolutions = Vec::new();
     let mut skipped = 0u64;
-    let mut state = shared.state.write();
     shared
         .engine
         .visit(range.clone(), ScanDirection::Forward, |item| {
@@ -128,11 +127,6 @@ fn index_batch(
                     if fields.is_resolution() {
                         resolutions.push(ev.lsn);
                     }
-                    if let Ok(tenant) = TenantId::new(ev.tenant) {
-                        state
-                            .pending
-                            .push(ev.lsn, ev.created_at_us, &tenant, &fields);
-                    }
                 }
                 Err(e) => {
                     tracing::warn!(lsn = %ev.lsn, error = %e, "event body unreadable; not indexed");
@@ -141,12 +135,15 @@ fn index_batch(
             }
             ControlFlow::Continue(())
         });
-    state.processed = Lsn(range.end.0 - 1);
-    drop(state);
-    let added = docs.len() as u64;
     for lsn in resolutions {
         apply_resolution(shared, lsn);
     }
+    let (committed, processed) = {
+        let mut state = shared.state.write();
+        state.processed = Lsn(range.end.0 - 1);
+        (state.committed, state.processed)
+    };
+    let added = docs.len() as u64;
     for doc in docs {
         writer
             .add_document(doc)
@@ -161,6 +158,20 @@ fn index_batch(
         .fetch_add(added, Ordering::Relaxed);
     if skipped > 0 {
         tracing::warn!(skipped, "events not indexed (damaged or unreadable)");
+    }
+    if shared.demand.wanted() {
+        // Queries are coming: keep the pending set current, so that none of them has to
+        // read a whole commit interval of the log (docs/QUERY.md, "Read-your-writes").
+        let read = shared.tail.lock().follow(
+            &shared.engine,
+            committed,
+            processed,
+            shared.config.pending_events_max,
+        );
+        shared
+            .metrics
+            .tail_events_scanned
+            .fetch_add(read, Ordering::Relaxed);
     }
     Ok(added)
 }
@@ -197,8 +208,12 @@ fn commit(shared: &Shared, writer: &mut IndexWriter<TantivyDocument>, lsn: Lsn) 
     state.searcher = searcher;
     state.sorted = sorted;
     state.committed = lsn;
-    state.pending.clear();
     drop(state);
+    // The pending set's events are in the index now. A query holding the set resets it
+    // itself, seeing that it continues an older commit.
+    if let Some(mut tail) = shared.tail.try_lock() {
+        tail.reset(lsn);
+    }
     shared.metrics.commits.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }

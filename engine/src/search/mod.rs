@@ -6,10 +6,9 @@
 //! the description and error message); events themselves are always read from the log.
 //! The last indexed LSN is stored in each tantivy commit, so a restart resumes exactly
 //! there, and the index can be dropped and rebuilt from the log at any time. Queries
-//! merge three disjoint LSN ranges: the committed index, the pending events the
-//! indexer has read but not committed (an in-memory inverted index), and the log's
-//! tail the indexer has not read yet, so every acknowledged event is visible to the
-//! next query. The resolution overlay ([`overlay`]) is kept beside, rebuilt from the
+//! merge the committed index with the log's tail after it ([`tail`]: a pending set, an
+//! in-memory inverted index that queries bring up to date), so every acknowledged
+//! event is visible to the next query. The resolution overlay ([`overlay`]) is kept beside, rebuilt from the
 //! log, never written into events.
 
 mod collect;
@@ -26,6 +25,7 @@ mod query;
 mod schema;
 mod segments;
 mod summary;
+mod tail;
 
 pub use cursor::Cursor;
 pub use fields::{string, IndexedFields, RESOLUTION_EVENT_TYPE};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tantivy::query::{
     BooleanQuery, EmptyScorer, EnableScoring, Explanation, Occur, Query, RangeQuery, TermQuery,
-    TermSetQuery, Weight,
+    Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
@@ -18,7 +18,7 @@ use super::fields::IndexedFields;
 use super::filter::{cmp_decimal, decimal_f64, Filter};
 use super::index::Shared;
 use super::overlay::Resolutions;
-use super::segments::{doc_range, DocRange, SortedSegments};
+use super::segments::{doc_range, DocRange, LsnSetQuery, SortedSegments};
 use crate::error::Result;
 use crate::log::ScanDirection;
 use crate::types::Lsn;
@@ -57,30 +57,48 @@ impl Plan {
             Lsn(1)..Lsn(1)
         };
         let state = shared.state.read();
-        let (searcher, committed, processed, sorted) = (
+        let (searcher, committed, sorted) = (
             state.searcher.clone(),
             state.committed,
-            state.processed,
             state.sorted.clone(),
         );
-        let mut uncommitted: Vec<Uncommitted> = state
-            .pending
-            .matching(filter, range.clone())
-            .into_iter()
-            .map(|m| Uncommitted {
-                lsn: m.lsn,
-                groups: m.groups,
-            })
-            .collect();
         drop(state);
+        shared.demand.note_query();
         let visible = engine.stats().visible_lsn;
-        let (tail, tail_resolutions) = scan_tail(
+        // The events after the commit: from the pending set, brought up to date first,
+        // then past its bound (if the index is far behind) from the log itself.
+        let mut tail_resolutions = Resolutions::default();
+        let (mut uncommitted, covered) = {
+            let mut tail = shared.tail.lock();
+            let read = tail.follow(engine, committed, visible, shared.config.pending_events_max);
+            shared
+                .metrics
+                .tail_events_scanned
+                .fetch_add(read, Ordering::Relaxed);
+            let found: Vec<Uncommitted> = tail
+                .pending()
+                .matching(filter, range.clone())
+                .into_iter()
+                .map(|m| Uncommitted {
+                    lsn: m.lsn,
+                    groups: m.groups,
+                })
+                .collect();
+            // The overlay may hold some of the tail's resolutions already: applying
+            // all of them again, in order, leaves each target's latest on top.
+            for &lsn in tail.resolutions() {
+                apply_resolution_at(shared, &mut tail_resolutions, lsn);
+            }
+            (found, tail.end())
+        };
+        scan_tail(
             shared,
             filter,
-            Lsn(processed.0 + 1)..Lsn(visible.0 + 1),
+            Lsn(covered.0 + 1)..Lsn(visible.0 + 1),
             &range,
+            &mut tail_resolutions,
+            &mut uncommitted,
         );
-        uncommitted.extend(tail);
         let resolved = {
             let committed_overlay = shared.resolutions.read();
             let mut set: HashSet<u64> = committed_overlay
@@ -135,10 +153,9 @@ impl Plan {
             if self.resolved.is_empty() {
                 return None;
             }
-            must.push(Box::new(TermSetQuery::new(
-                self.resolved
-                    .iter()
-                    .map(|&l| Term::from_field_u64(f.lsn, l)),
+            must.push(Box::new(LsnSetQuery::new(
+                self.resolved.iter().copied(),
+                self.sorted.clone(),
             )));
         }
         // A segment in LSN order turns the LSN range into a doc-id range; any other
@@ -244,18 +261,29 @@ pub(crate) fn groups(f: &IndexedFields<'_>) -> [Option<String>; 5] {
     ]
 }
 
-/// Matches in the log's tail (events not read by the indexer yet), and the resolutions
-/// the whole tail states.
+/// Applies the resolution event at `lsn` to `resolutions`.
+fn apply_resolution_at(shared: &Shared, resolutions: &mut Resolutions, lsn: Lsn) {
+    let Ok(Some(ev)) = shared.engine.get_by_lsn(lsn) else {
+        return;
+    };
+    let Ok(fields) = IndexedFields::extract(ev.body()) else {
+        return;
+    };
+    resolutions.apply(&shared.engine, &ev.as_ref(), &fields);
+}
+
+/// Adds to `found` the matches in `tail` (events past the pending set's bound), and
+/// applies its resolutions to `resolutions`.
 fn scan_tail(
     shared: &Shared,
     filter: &Filter,
     tail: Range<Lsn>,
     range: &Range<Lsn>,
-) -> (Vec<Uncommitted>, Resolutions) {
-    let mut found = Vec::new();
-    let mut resolutions = Resolutions::default();
+    resolutions: &mut Resolutions,
+    found: &mut Vec<Uncommitted>,
+) {
     if tail.start >= tail.end {
-        return (found, resolutions);
+        return;
     }
     let mut scanned = 0u64;
     shared.engine.visit(tail, ScanDirection::Forward, |item| {
@@ -284,7 +312,6 @@ fn scan_tail(
         .metrics
         .tail_events_scanned
         .fetch_add(scanned, Ordering::Relaxed);
-    (found, resolutions)
 }
 
 /// Segments a query searched and skipped.

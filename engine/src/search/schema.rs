@@ -35,7 +35,8 @@ pub const TERM_FIELDS: [&str; 10] = [
 /// The schema's fields.
 #[derive(Debug, Clone)]
 pub struct Fields {
-    /// The event's LSN: FAST (sort, ranges) and INDEXED (sets of resolved events).
+    /// The event's LSN: FAST only (sort, ranges, sets of resolved events). Not INDEXED:
+    /// a term per document costs the indexer much and would serve no query.
     pub lsn: Field,
     /// The tenant.
     pub tenant: Field,
@@ -60,7 +61,7 @@ impl Fields {
 /// Builds the schema.
 pub fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let lsn = b.add_u64_field("lsn", NumericOptions::default().set_fast().set_indexed());
+    let lsn = b.add_u64_field("lsn", NumericOptions::default().set_fast());
     let exact = TextFieldIndexing::default()
         .set_tokenizer("raw")
         .set_index_option(IndexRecordOption::Basic)
