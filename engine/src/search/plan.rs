@@ -424,6 +424,16 @@ impl PrunedWeight {
         })
     }
 
+    /// Whether the segment lies wholly outside the range (counted as pruned), so a
+    /// collector need not open it at all.
+    pub fn prunes(&self, reader: &SegmentReader) -> tantivy::Result<bool> {
+        let outside = matches!(self.reach(reader)?, Reach::Outside);
+        if outside {
+            self.counters.pruned.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(outside)
+    }
+
     /// The weight for a segment in LSN order: without the tenant clause when every
     /// document of the segment is the tenant's.
     fn ordered(&self, reader: &SegmentReader) -> tantivy::Result<&dyn Weight> {
