@@ -285,6 +285,18 @@ impl Engine {
         }
     }
 
+    /// Drops the pages of every sealed segment from the process's resident set (they
+    /// stay in the page cache; the next read maps them again). Scans of the log (the
+    /// indexer's, exports', verification's) would otherwise leave every page they read
+    /// counted in the process's RSS. The indexer calls this after each commit.
+    pub fn release_sealed_pages(&self) {
+        for segment in &self.shared.snapshot().segments {
+            if let super::view::Segment::Sealed(sealed) = segment.as_ref() {
+                crate::mmap::release(&sealed.bytes);
+            }
+        }
+    }
+
     /// A receiver that changes whenever new events become visible (highest visible LSN).
     pub fn subscribe(&self) -> watch::Receiver<Lsn> {
         self.shared.visible.subscribe()

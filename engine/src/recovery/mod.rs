@@ -443,6 +443,9 @@ fn fold(rec: &mut Recovered, opened: Opened, storage: &dyn Storage, wal: &Path) 
                     })?;
             rec.last_created_us = rec.last_created_us.max(seal.created_max_us);
             rec.report.events += count;
+            // Checking the segment read all of it: leave its pages to the page cache
+            // rather than in this process's resident set.
+            crate::mmap::release(&bytes);
             let seg = SealedSegment {
                 id,
                 bytes,

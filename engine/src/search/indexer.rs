@@ -215,6 +215,8 @@ fn commit(shared: &Shared, writer: &mut IndexWriter<TantivyDocument>, lsn: Lsn) 
         tail.reset(lsn);
     }
     shared.metrics.commits.fetch_add(1, Ordering::Relaxed);
+    // The indexer has read these events' segments: leave their pages to the page cache.
+    shared.engine.release_sealed_pages();
     Ok(())
 }
 
