@@ -65,7 +65,7 @@ fn world_two_threads() -> &'static World {
 
 /// The pending set's bound in these worlds: it ends after what the indexer has read
 /// and before the newest event.
-const PENDING_MAX: u64 = 600;
+const PENDING_MAX: u64 = 800;
 
 fn build(writer_threads: usize) -> World {
     let dir = tempfile::tempdir().unwrap();

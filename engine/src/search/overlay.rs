@@ -1,8 +1,8 @@
 //! The resolution overlay: events are immutable, so resolving one appends an
 //! `audit.resolution` event naming it (`record_id` = the target's id); reads show the
 //! latest resolution of each event on top of it. The state is rebuilt from the log (via
-//! the index) at open and kept current by the indexer; queries add the resolutions in
-//! the not-yet-indexed tail.
+//! the index) at open and kept current by the indexer; queries add the resolutions
+//! after the last commit (the pending set's, and the rest of the tail's).
 
 use std::collections::HashMap;
 
@@ -63,6 +63,15 @@ impl Resolutions {
                 v.insert(resolution);
             }
         }
+    }
+
+    /// A copy holding only `tenant`'s resolutions.
+    pub fn only(&self, tenant: &TenantId) -> Resolutions {
+        let mut copy = Resolutions::default();
+        if let Some(of_tenant) = self.by_target.get(tenant) {
+            copy.by_target.insert(tenant.clone(), of_tenant.clone());
+        }
+        copy
     }
 
     /// The resolution of the tenant's event at `lsn`.

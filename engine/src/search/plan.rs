@@ -67,8 +67,7 @@ impl Plan {
         let visible = engine.stats().visible_lsn;
         // The events after the commit: from the pending set, brought up to date first,
         // then past its bound (if the index is far behind) from the log itself.
-        let mut tail_resolutions = Resolutions::default();
-        let (mut uncommitted, covered) = {
+        let (mut uncommitted, mut tail_resolutions, covered) = {
             let mut tail = shared.tail.lock();
             let read = tail.follow(engine, committed, visible, shared.config.pending_events_max);
             shared
@@ -84,12 +83,9 @@ impl Plan {
                     groups: m.groups,
                 })
                 .collect();
-            // The overlay may hold some of the tail's resolutions already: applying
-            // all of them again, in order, leaves each target's latest on top.
-            for &lsn in tail.resolutions() {
-                apply_resolution_at(shared, &mut tail_resolutions, lsn);
-            }
-            (found, tail.end())
+            // The overlay may hold some of the tail's resolutions already: the tail's
+            // go on top, and each target's latest wins either way.
+            (found, tail.resolutions().only(&filter.tenant), tail.end())
         };
         scan_tail(
             shared,
@@ -259,17 +255,6 @@ pub(crate) fn groups(f: &IndexedFields<'_>) -> [Option<String>; 5] {
         o(&f.event_type),
         o(&f.severity),
     ]
-}
-
-/// Applies the resolution event at `lsn` to `resolutions`.
-fn apply_resolution_at(shared: &Shared, resolutions: &mut Resolutions, lsn: Lsn) {
-    let Ok(Some(ev)) = shared.engine.get_by_lsn(lsn) else {
-        return;
-    };
-    let Ok(fields) = IndexedFields::extract(ev.body()) else {
-        return;
-    };
-    resolutions.apply(&shared.engine, &ev.as_ref(), &fields);
 }
 
 /// Adds to `found` the matches in `tail` (events past the pending set's bound), and

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::fields::IndexedFields;
+use super::overlay::Resolutions;
 use super::pending::Pending;
 #[cfg(doc)]
 use crate::limits::INDEX_PENDING_EVENTS_DEFAULT;
@@ -31,8 +32,8 @@ pub(crate) struct Tail {
     base: Lsn,
     end: Lsn,
     pending: Pending,
-    /// LSNs of the resolution events among them, ascending.
-    resolutions: Vec<Lsn>,
+    /// The resolutions among them, applied in LSN order.
+    resolutions: Resolutions,
 }
 
 impl Tail {
@@ -63,7 +64,7 @@ impl Tail {
             self.pending
                 .push(ev.lsn, ev.created_at_us, &tenant, &fields);
             if fields.is_resolution() {
-                self.resolutions.push(ev.lsn);
+                self.resolutions.apply(engine, &ev, &fields);
             }
             ControlFlow::Continue(())
         });
@@ -74,7 +75,7 @@ impl Tail {
     /// Empties the set, which continues commit `base` from now on.
     pub fn reset(&mut self, base: Lsn) {
         self.pending.clear();
-        self.resolutions.clear();
+        self.resolutions = Resolutions::default();
         self.base = base;
         self.end = base;
     }
@@ -88,8 +89,8 @@ impl Tail {
         &self.pending
     }
 
-    /// The resolution events in the set, ascending.
-    pub fn resolutions(&self) -> &[Lsn] {
+    /// The resolutions among the set's events (the latest of each target).
+    pub fn resolutions(&self) -> &Resolutions {
         &self.resolutions
     }
 }
