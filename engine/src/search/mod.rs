@@ -8,8 +8,8 @@
 //! there, and the index can be dropped and rebuilt from the log at any time. Queries
 //! merge the committed index with the log's tail after it ([`tail`]: a pending set, an
 //! in-memory inverted index that queries bring up to date), so every acknowledged
-//! event is visible to the next query. The resolution overlay ([`overlay`]) is kept beside, rebuilt from the
-//! log, never written into events.
+//! event is visible to the next query. The resolution overlay ([`overlay`]) is kept
+//! beside, rebuilt from the log, never written into events.
 
 mod collect;
 mod cursor;

@@ -1,16 +1,16 @@
 //! The log's tail as queries see it: the events after the last commit, gathered in a
 //! pending set ([`Pending`], an in-memory inverted index) on demand.
 //!
-//! The indexer does not fill the pending set as it indexes: that had cost about a
+//! The indexer does not fill the pending set as it indexes: that had cost over a
 //! quarter of its time, for queries that may never come (a bulk load, a rebuild). A
-//! query brings the set up to the newest visible event before it searches it, so
-//! only the first query after a commit reads the tail, and later ones read only what
-//! arrived since. While queries keep coming, the indexer also brings the set up to
-//! what it has just indexed ([`Demand`]), so a query under heavy ingest finds
-//! the set nearly current instead of reading a whole commit interval itself. A
-//! commit empties the set (its events are in the index now). The set holds at most
-//! `pending_events_max` events (default [`INDEX_PENDING_EVENTS_DEFAULT`]); beyond that (an index far behind the log),
-//! each query scans the rest of the tail itself.
+//! query brings the set up to the newest visible event before it searches it, so only
+//! the first query after a commit reads the tail, and later ones read only what
+//! arrived since. While queries keep coming, the indexer also brings the set up to what
+//! it has just indexed ([`Demand`]), so a query under heavy ingest finds the set nearly
+//! current instead of reading a whole commit interval itself. A commit empties the set
+//! (its events are in the index now). The set holds at most `pending_events_max`
+//! events (default [`INDEX_PENDING_EVENTS_DEFAULT`]); beyond that (an index far behind
+//! the log), each query scans the rest of the tail itself.
 
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
