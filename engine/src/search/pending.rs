@@ -1,8 +1,8 @@
-//! Events the indexer has read but not yet committed to tantivy: a small in-memory
-//! inverted index so queries see them at once (read-your-writes) at a cost
-//! proportional to the matches, not to the number of pending events. Bounded by the
-//! commit policy (`commit_events`). Values are interned, so adding an event allocates
-//! only for values never seen before.
+//! Events after the last commit to tantivy: a small in-memory inverted index so
+//! queries see them at once (read-your-writes) at a cost proportional to the matches,
+//! not to the number of pending events. Filled and emptied by [`super::tail`], and
+//! bounded there (`pending_events_max`). Values are interned, so adding an event
+//! allocates only for values never seen before.
 
 use std::sync::Arc;
 
