@@ -103,6 +103,10 @@ pub const INDEX_PENDING_EVENTS_DEFAULT: u64 = 200_000;
 /// While a query came within this many milliseconds, the indexer keeps the pending set
 /// current as it reads (otherwise the next query brings it up to date).
 pub const INDEX_TAIL_DEMAND_MS: u64 = 10_000;
+/// While a follower of the log (the indexer, the Merkle follower) keeps up, it reads
+/// at most once per this many milliseconds rather than once per group commit
+/// (`log::ReadPace`).
+pub const FOLLOW_READ_GAP_MS: u64 = 10;
 /// Events the indexer reads from the log per step.
 pub const INDEX_BATCH_EVENTS: u64 = 4_096;
 /// Index segments merged at once, and the factor between two merge levels (sizes

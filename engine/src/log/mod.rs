@@ -14,6 +14,7 @@ mod append;
 mod commit;
 mod encode;
 mod engine;
+mod pace;
 pub(crate) mod read;
 mod scan;
 mod sync;
@@ -21,5 +22,6 @@ pub(crate) mod view;
 
 pub use append::{AppendTicket, Appended};
 pub use engine::{Clock, Engine, EngineStats, SystemClock};
+pub use pace::ReadPace;
 pub use read::{EventRef, StoredEvent};
 pub use scan::{Scan, ScanDirection};

@@ -26,7 +26,7 @@ use super::store::{GrowingTree, NodeFile, State, TreeStore};
 use super::tree::{self, ProofError};
 use super::Hash;
 use crate::error::{EngineError, Result};
-use crate::log::{Engine, ScanDirection};
+use crate::log::{Engine, ReadPace, ScanDirection};
 use crate::storage::Storage;
 use crate::types::{Lsn, Seq, TenantId};
 use crate::verify::VerifyReport;
@@ -512,6 +512,7 @@ struct Follower<'a> {
 impl Follower<'_> {
     fn follow(&mut self) -> Result<()> {
         let mut last_cycle = Instant::now();
+        let mut pace = ReadPace::default();
         loop {
             let stopping = self.shared.stop.load(Ordering::SeqCst);
             // Durable *and* visible: the syncer publishes durability a moment before
@@ -519,6 +520,10 @@ impl Follower<'_> {
             let stats = self.shared.engine.stats();
             let durable = stats.durable_lsn.min(stats.visible_lsn);
             if self.next <= durable {
+                pace.before_read(stopping || durable.0 + 1 - self.next.0 >= MERKLE_BATCH_EVENTS);
+                // What became durable during the pause joins this read.
+                let stats = self.shared.engine.stats();
+                let durable = stats.durable_lsn.min(stats.visible_lsn);
                 let end = Lsn((durable.0 + 1).min(self.next.0 + MERKLE_BATCH_EVENTS));
                 self.read(self.next..end)?;
                 self.next = end;

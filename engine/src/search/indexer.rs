@@ -24,7 +24,7 @@ use super::schema::document;
 use super::segments::sorted_segments;
 use crate::error::{EngineError, Result};
 use crate::limits::INDEX_BATCH_EVENTS;
-use crate::log::ScanDirection;
+use crate::log::{ReadPace, ScanDirection};
 use crate::types::Lsn;
 
 /// The indexer thread's body: retries after failures (reported through `failure`).
@@ -63,11 +63,15 @@ fn follow(shared: &Shared) -> Result<()> {
     let mut next = Lsn(committed.0 + 1);
     let mut uncommitted = 0u64;
     let mut last_commit = Instant::now();
+    let mut pace = ReadPace::default();
     loop {
         let stopping = shared.stop.load(Ordering::SeqCst);
         let visible = shared.engine.stats().visible_lsn;
         let held = shared.paused.load(Ordering::SeqCst);
         if next <= visible && !stopping && !held {
+            pace.before_read(visible.0 + 1 - next.0 >= INDEX_BATCH_EVENTS);
+            // What became visible during the pause joins this read.
+            let visible = shared.engine.stats().visible_lsn;
             let end = Lsn((visible.0 + 1).min(next.0 + INDEX_BATCH_EVENTS));
             let added = index_batch(shared, &mut writer, next..end)?;
             uncommitted += added;
