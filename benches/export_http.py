@@ -15,15 +15,15 @@ last line holds the figures as key=value pairs.
 """
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
+
+from benchlib import api, start_sealogd, work_dir
 
 TOKEN = "bench-export-token-0123456789"
 FORMATS = {
@@ -46,12 +46,6 @@ def rss_kib(pid, field="RssAnon:"):
     return 0
 
 
-def api(url, path, body=None):
-    req = urllib.request.Request(url + path, data=body, headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as r:
-        return json.loads(r.read())
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=1_000_000)
@@ -59,19 +53,10 @@ def main():
     ap.add_argument("--bin", default="target/release")
     ap.add_argument("--port", type=int, default=18097)
     a = ap.parse_args()
-    parent = os.environ.get("SEALOG_BENCH_DIR", tempfile.gettempdir())
-    work = tempfile.mkdtemp(prefix="sealog-export-", dir=parent)
+    work = work_dir("sealog-export-")
     url = f"http://127.0.0.1:{a.port}"
-    env = dict(os.environ, SEALOG_ADMIN_TOKEN=TOKEN)
-    server = subprocess.Popen([f"{a.bin}/sealogd", "--data-dir", f"{work}/data", "--listen", f"127.0.0.1:{a.port}"],
-                              env=env, stderr=open(f"{work}/sealogd.log", "w"))
+    server = start_sealogd(a.bin, a.port, f"{work}/data", TOKEN, f"{work}/sealogd.log")
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(url + "/healthz").read()
-                break
-            except OSError:
-                time.sleep(0.1)
         t = time.time()
         gen = subprocess.Popen([f"{a.bin}/sealog", "gen-events", "--count", str(a.events), "--with-text"], stdout=subprocess.PIPE)
         subprocess.run([f"{a.bin}/sealog", "ingest", "-", "--url", url, "--token", TOKEN, "--batch", "5000"],
@@ -93,7 +78,7 @@ def main():
         figures = {}
         for name, path in FORMATS.items():
             # A fresh key per format: the export rate limit is 10 requests a minute per key.
-            token = api(url, "/api/keys", json.dumps({"name": f"bench-{name}", "role": "auditor", "tenant": "*"}).encode())["token"]
+            token = api(url, TOKEN, "/api/keys", {"name": f"bench-{name}", "role": "auditor", "tenant": "*"})["token"]
             expected = min(a.events, 50_000) if "limit=" in path else a.events
             rates = []
             for _ in range(a.runs):

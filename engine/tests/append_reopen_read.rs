@@ -170,3 +170,53 @@ fn an_empty_active_segment_whose_header_ends_in_zeros_reopens_clean() {
         assert_eq!(engine.get_by_seq(&t, g.seq).unwrap().unwrap().hash, g.hash);
     }
 }
+
+#[test]
+fn visit_lsns_reads_exactly_the_asked_events_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant("alpha");
+    let (engine, _) = open(tiny_config(dir.path()));
+    let mut acked = Vec::new();
+    for i in 0..100u64 {
+        let events = (0..10).map(|k| event(i * 10 + k)).collect();
+        acked.extend(engine.append(&t, events).unwrap());
+    }
+    assert!(engine.stats().segments > 3, "tiny segments must roll");
+    let last = acked.last().unwrap().lsn.0;
+    // Runs, gaps, segment boundaries, the first and the last (active segment) LSN.
+    let lsns: Vec<Lsn> = (1..=last)
+        .filter(|l| l % 7 < 3 || l % 50 == 0 || *l == last)
+        .map(Lsn)
+        .collect();
+    let mut seen = Vec::new();
+    let stopped = engine.visit_lsns(&lsns, |ev| {
+        let ev = ev.unwrap();
+        seen.push((ev.lsn, ev.seq, ev.hash));
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    assert_eq!(stopped, None);
+    let want: Vec<_> = lsns
+        .iter()
+        .map(|l| {
+            let g = acked.iter().find(|g| g.lsn == *l).unwrap();
+            (g.lsn, g.seq, g.hash)
+        })
+        .collect();
+    assert_eq!(seen, want);
+    // Break stops at once and hands back its value.
+    let mut n = 0;
+    let got = engine.visit_lsns(&lsns, |ev| {
+        n += 1;
+        if n == 10 {
+            std::ops::ControlFlow::Break(ev.unwrap().lsn)
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    });
+    assert_eq!(got, Some(lsns[9]));
+    // LSNs past the end are not visited.
+    let none = engine.visit_lsns(&[Lsn(last + 1), Lsn(last + 5)], |_| {
+        std::ops::ControlFlow::Break(())
+    });
+    assert_eq!(none, None);
+}

@@ -89,6 +89,7 @@ struct FileConfig {
     webhook_timeout_ms: Option<u64>,
     webhook_deactivate_after_s: Option<u64>,
     webhook_backoff_unit_ms: Option<u64>,
+    webhook_feed_events: Option<u64>,
     syslog_facility: Option<u8>,
     syslog_hostname: Option<String>,
     syslog_enterprise_number: Option<u32>,
@@ -191,6 +192,7 @@ impl Config {
                 timeout_ms: file.webhook_timeout_ms,
                 deactivate_after_s: file.webhook_deactivate_after_s,
                 backoff_unit_ms: file.webhook_backoff_unit_ms,
+                feed_events: file.webhook_feed_events,
             })?;
         Ok(Config {
             data_dir: args

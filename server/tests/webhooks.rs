@@ -789,6 +789,113 @@ fn a_webhook_failing_for_too_long_is_deactivated_and_resumes_when_reactivated() 
     assert_eq!(r.status, 422, "{}", r.text());
 }
 
+/// Many webhooks read the log through one shared reader: each still gets exactly its
+/// tenant's events of its types, in order, whatever the others want. The reader keeps
+/// only 64 events here, so a replay from the start (and any dispatcher that falls
+/// behind) reads the log itself: both paths deliver the same events.
+#[test]
+fn many_webhooks_each_get_exactly_their_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = receiver(Mode::Ok);
+    let s = start(dir.path(), "webhook-feed-events = 64");
+    let types = ["a.one", "b.two", "c.three"];
+    // (tenant, wanted types) of each webhook, by id.
+    let mut hooks: HashMap<String, (&str, Option<Vec<&str>>)> = HashMap::new();
+    for i in 0..12 {
+        let tenant = ["acme", "other"][i % 2];
+        let wanted: Option<Vec<&str>> = match i % 4 {
+            0 => None,
+            1 => Some(vec![types[i % 3]]),
+            2 => Some(vec![types[0], types[2]]),
+            _ => Some(vec!["never.sent"]),
+        };
+        let h = create(
+            &s,
+            tenant,
+            json!({"webhook_url": rx.url(), "event_types": wanted.clone()}),
+        );
+        hooks.insert(h["id"].as_str().unwrap().to_owned(), (tenant, wanted));
+    }
+    // 400 events in batches of 20, the two tenants interleaved.
+    let mut sent: Vec<(&str, &str)> = Vec::new();
+    for b in 0..20 {
+        let tenant = ["acme", "other"][b % 2];
+        let batch: Vec<&str> = (0..20).map(|k| types[(b * 7 + k) % 3]).collect();
+        append(&s, tenant, &batch);
+        sent.extend(batch.iter().map(|t| (tenant, *t)));
+    }
+    // What each webhook must get: its tenant's events of its types, as (seq, type).
+    let expected: HashMap<&String, Vec<(u64, String)>> = hooks
+        .iter()
+        .map(|(id, (tenant, wanted))| {
+            let mut seq = 0;
+            let mut want = Vec::new();
+            for (t, ty) in &sent {
+                if t == tenant {
+                    seq += 1;
+                    if wanted.as_ref().is_none_or(|w| w.contains(ty)) {
+                        want.push((seq, (*ty).to_owned()));
+                    }
+                }
+            }
+            (id, want)
+        })
+        .collect();
+    let total: usize = expected.values().map(Vec::len).sum();
+    wait_for("every webhook's events", &s, || rx.events().len() >= total);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut got: HashMap<String, Vec<(u64, String)>> = HashMap::new();
+    for hit in rx.ok_hits() {
+        let id = hit.headers["x-sealog-webhook-id"].clone();
+        let (tenant, _) = hooks[&id];
+        for e in hit.body["events"].as_array().unwrap() {
+            assert_eq!(e["tenant_id"], tenant);
+            let ty = e["event_type"].as_str().unwrap().to_owned();
+            got.entry(id.clone())
+                .or_default()
+                .push((e["seq"].as_u64().unwrap(), ty));
+        }
+    }
+    for (id, want) in &expected {
+        let have = got.remove(*id).unwrap_or_default();
+        assert_eq!(&have, want, "webhook {id} ({:?})", hooks[*id]);
+    }
+    assert!(got.is_empty(), "deliveries to unknown webhooks: {got:?}");
+
+    // A replay from seq 1 starts 200 events before the reader's window.
+    let (id, want) = expected
+        .iter()
+        .find(|(id, _)| hooks[**id].1.is_none())
+        .unwrap();
+    let before = rx.events().len();
+    let r = admin_as(
+        &s,
+        hooks[*id].0,
+        "POST",
+        &format!("/api/audit-logs/webhooks/{id}/replay?from_seq=1"),
+        "",
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    wait_for("the replay", &s, || {
+        rx.events().len() >= before + want.len()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let again: Vec<(u64, String)> = rx
+        .ok_hits()
+        .iter()
+        .filter(|h| h.headers["x-sealog-webhook-id"] == **id)
+        .flat_map(|h| h.body["events"].as_array().unwrap().clone())
+        .skip(want.len())
+        .map(|e| {
+            (
+                e["seq"].as_u64().unwrap(),
+                e["event_type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(&again, want, "the replay delivers the same events");
+}
+
 /// Throughput and latency figures (not run by default: `cargo test -p sealog-server
 /// --test webhooks -- --ignored --nocapture`). Prints events/s delivered to one fast
 /// receiver while ingest runs flat out, and the 201 → receiver latency at ~1,000

@@ -202,6 +202,43 @@ impl Engine {
         (None, cursor.segments_visited)
     }
 
+    /// Like [`visit`](Self::visit), but only the events at `lsns` (ascending, each
+    /// visible), oldest first: for a reader that already knows which events it wants
+    /// (the webhooks' dispatchers, docs/WEBHOOKS.md). Each run of consecutive LSNs
+    /// within one segment is fetched under one lock acquisition, as `visit` does.
+    pub fn visit_lsns<B>(
+        &self,
+        lsns: &[Lsn],
+        mut f: impl FnMut(Result<EventRef<'_>>) -> ControlFlow<B>,
+    ) -> Option<B> {
+        let view = self.shared().snapshot();
+        let mut rest = lsns;
+        while let Some(&start) = rest.first() {
+            // Past the visible end: nothing more to visit.
+            let seg = &view.segments[view.segment_of_lsn(start)?];
+            let (first, n) = seg.with_index(|ix| (ix.first_lsn().0, ix.count()));
+            // The longest run start, start + 1, … in this segment and this batch.
+            let run = rest
+                .iter()
+                .enumerate()
+                .take_while(|&(k, l)| {
+                    l.0 == start.0 + k as u64 && l.0 < first + n && (k as u64) < SCAN_BATCH_RECORDS
+                })
+                .count()
+                .max(1);
+            let fetched = seg.fetch(start.0 - first..start.0 - first + run as u64);
+            for (k, loc) in fetched.locs.iter().enumerate() {
+                let frame = fetched.frame(loc).map(|(fr, _)| fr);
+                let ev = decode_frame(fetched.segment, loc, Lsn(start.0 + k as u64), frame);
+                if let ControlFlow::Break(b) = f(ev) {
+                    return Some(b);
+                }
+            }
+            rest = &rest[run..];
+        }
+        None
+    }
+
     /// The first LSN whose `created_at_us >= t` (one past the last LSN if none), using
     /// the segments' time ranges to touch only the segment that holds it.
     pub fn lsn_at_time(&self, t: i64) -> Lsn {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::bail;
 
 use super::ssrf::Cidr;
-use crate::limits::WEBHOOK_BATCH_EVENTS_MAX;
+use crate::limits::{WEBHOOK_BATCH_EVENTS_MAX, WEBHOOK_FEED_EVENTS, WEBHOOK_FEED_EVENTS_MAX};
 
 /// The `webhook-*` keys as read from the file (every one optional).
 #[derive(Debug, Default, Clone)]
@@ -28,6 +28,8 @@ pub struct WebhookFileKeys {
     pub deactivate_after_s: Option<u64>,
     /// `webhook-backoff-unit-ms`.
     pub backoff_unit_ms: Option<u64>,
+    /// `webhook-feed-events`.
+    pub feed_events: Option<u64>,
 }
 
 /// Resolved webhook settings.
@@ -54,6 +56,9 @@ pub struct WebhookConfig {
     /// What one "second" of `retry_backoff_seconds` lasts: default 1000 ms, 1..=1000
     /// (a test and operations knob: lower it to make back-off fast; never raises it).
     pub backoff_unit: Duration,
+    /// Events the webhooks' shared reader keeps (`feed.rs`): default 1,048,576 (16 MiB),
+    /// 16..=16,777,216. A dispatcher further behind reads the log itself.
+    pub feed_events: usize,
 }
 
 impl Default for WebhookConfig {
@@ -67,6 +72,7 @@ impl Default for WebhookConfig {
             timeout: Duration::from_millis(10_000),
             deactivate_after: Duration::from_secs(86_400),
             backoff_unit: Duration::from_millis(1000),
+            feed_events: WEBHOOK_FEED_EVENTS,
         }
     }
 }
@@ -128,6 +134,10 @@ impl WebhookConfig {
                 1,
                 1000,
             )?,
+            feed_events: match k.feed_events {
+                None => d.feed_events,
+                Some(v) => within("webhook-feed-events", v, 16, WEBHOOK_FEED_EVENTS_MAX)? as usize,
+            },
         })
     }
 }

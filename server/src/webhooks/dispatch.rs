@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rand::Rng;
-use sealog_engine::log::ScanDirection;
+use sealog_engine::log::{EventRef, ScanDirection};
 use sealog_engine::time::now_us;
-use sealog_engine::{Engine, Lsn};
+use sealog_engine::{Engine, EngineError, Lsn};
 use tokio::sync::watch;
 
 use super::client::Outcome;
 use super::conn::Conn;
 use super::deliveries::{Attempt, AttemptStatus};
+use super::feed::{self, Feed, Wanted};
 use super::registry::{Hook, Webhooks};
 use super::store::WebhookRecord;
 use crate::limits::{
@@ -38,12 +39,26 @@ struct Batch {
 }
 
 /// The dispatcher task; returns when `stop` turns true.
-pub async fn run(wh: Arc<Webhooks>, hook: Arc<Hook>, mut stop: watch::Receiver<bool>) {
-    let mut visible = wh.engine.subscribe();
+pub async fn run(
+    wh: Arc<Webhooks>,
+    hook: Arc<Hook>,
+    feed: Option<Arc<Feed>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    // What the feed has read (or, without it, what is visible): the dispatcher wakes
+    // when it moves.
+    let mut visible = feed
+        .as_ref()
+        .map_or_else(|| wh.engine.subscribe(), |f| f.subscribe());
     let mut idle_saved = Instant::now();
+    // The cursor moved past skipped events since it was last saved.
+    let mut unsaved = false;
     let mut conn: Option<Conn> = None;
     loop {
         if *stop.borrow() {
+            if unsaved {
+                save_idle(&wh, &hook);
+            }
             return;
         }
         let active = hook.def.read().is_active;
@@ -68,7 +83,7 @@ pub async fn run(wh: Arc<Webhooks>, hook: Arc<Hook>, mut stop: watch::Receiver<b
                 _ = stop.changed() => continue,
             }
         }
-        let batch = match collect(&wh.engine, &hook, cursor, batch_max).await {
+        let batch = match collect(&wh.engine, feed.as_ref(), &hook, cursor, batch_max).await {
             Some(b) => b,
             None => {
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -82,31 +97,56 @@ pub async fn run(wh: Arc<Webhooks>, hook: Arc<Hook>, mut stop: watch::Receiver<b
                 p.cursor_lsn = batch.end_lsn;
             }
             drop(p);
+            unsaved = true;
             if idle_saved.elapsed() >= WEBHOOK_IDLE_CURSOR_SAVE_INTERVAL {
                 idle_saved = Instant::now();
-                if let Err(e) = wh.save_progress(&hook) {
-                    tracing::warn!(error = %format!("{e:#}"), "could not save a webhook cursor");
-                }
+                unsaved = false;
+                save_idle(&wh, &hook);
             }
             continue;
         }
         deliver(&wh, &hook, batch, generation, &mut stop, &mut conn).await;
         idle_saved = Instant::now();
+        unsaved = false;
+    }
+}
+
+/// Saves a cursor that only moved past events this webhook does not want (losing
+/// such a save costs a rescan of those events after a restart, never a delivery).
+fn save_idle(wh: &Webhooks, hook: &Hook) {
+    if let Err(e) = wh.save_progress(hook) {
+        tracing::warn!(error = %format!("{e:#}"), "could not save a webhook cursor");
     }
 }
 
 /// Reads the next batch after `cursor` (in a blocking task); None if the task failed.
-async fn collect(engine: &Arc<Engine>, hook: &Hook, cursor: u64, max: usize) -> Option<Batch> {
-    let (tenant, types) = {
+/// The feed says which events to read when the cursor is inside its window; otherwise
+/// the log is read from the cursor (module doc of `feed.rs`).
+async fn collect(
+    engine: &Arc<Engine>,
+    feed: Option<&Arc<Feed>>,
+    hook: &Hook,
+    cursor: u64,
+    max: usize,
+) -> Option<Batch> {
+    let (tenant, types, id) = {
         let d = hook.def.read();
-        (d.tenant.clone(), d.event_types.clone())
+        (d.tenant.clone(), d.event_types.clone(), d.id.clone())
     };
+    // Picking from the feed compares hashes in memory: no need for the blocking pool
+    // unless there is something to read.
+    let picked = feed.and_then(|f| f.pick(cursor, &Wanted::new(&tenant, types.as_deref()), max));
+    if let Some(p) = picked.as_ref().filter(|p| p.lsns.is_empty()) {
+        return Some(Batch {
+            end_lsn: p.end,
+            ..Batch::default()
+        });
+    }
     let engine = engine.clone();
-    let id = hook.def.read().id.clone();
     tokio::task::spawn_blocking(move || {
-        let end = engine.stats().visible_lsn.0;
-        let mut b = Batch { end_lsn: end, ..Batch::default() };
-        engine.visit(Lsn(cursor + 1)..Lsn(end + 1), ScanDirection::Forward, |ev| {
+        let mut b = Batch::default();
+        // Adds one event if it is wanted; Break once the batch is full.
+        let mut add = |ev: Result<EventRef<'_>, EngineError>| {
             let ev = match ev {
                 Ok(ev) => ev,
                 Err(e) => {
@@ -133,11 +173,21 @@ async fn collect(engine: &Arc<Engine>, hook: &Hook, cursor: u64, max: usize) -> 
             b.count += 1;
             b.last_seq = ev.seq.0;
             if b.count >= max || b.events.len() >= WEBHOOK_BATCH_BYTES_MAX {
-                b.end_lsn = ev.lsn.0;
-                return ControlFlow::Break(());
+                return ControlFlow::Break(ev.lsn.0);
             }
             ControlFlow::Continue(())
-        });
+        };
+        // The cursor after the batch: the last event taken if it filled up, else the
+        // last LSN looked at.
+        let end_lsn = match &picked {
+            Some(p) => engine.visit_lsns(&p.lsns, &mut add).unwrap_or(p.end),
+            None => {
+                let end = engine.stats().visible_lsn.0;
+                let range = Lsn(cursor + 1)..Lsn(end + 1);
+                engine.visit(range, ScanDirection::Forward, &mut add).0.unwrap_or(end)
+            }
+        };
+        b.end_lsn = end_lsn;
         b
     })
     .await
@@ -147,20 +197,7 @@ async fn collect(engine: &Arc<Engine>, hook: &Hook, cursor: u64, max: usize) -> 
 /// Whether the event's `event_type` is one of `types` (None: all).
 fn wanted(body: &[u8], types: Option<&[String]>) -> bool {
     let Some(types) = types else { return true };
-    for m in sealog_engine::event::top_level_members(body) {
-        match m {
-            Ok(("event_type", v)) => {
-                let v = v
-                    .strip_prefix(b"\"")
-                    .and_then(|v| v.strip_suffix(b"\""))
-                    .unwrap_or(v);
-                return types.iter().any(|t| t.as_bytes() == v);
-            }
-            Ok(_) => {}
-            Err(_) => return false,
-        }
-    }
-    false
+    feed::event_type(body).is_some_and(|v| types.iter().any(|t| t.as_bytes() == v))
 }
 
 /// Sends one batch until it is acknowledged or dead-lettered (or the webhook stops).

@@ -10,6 +10,7 @@ mod config;
 mod conn;
 mod deliveries;
 mod dispatch;
+mod feed;
 mod fields;
 mod metrics;
 mod registry;

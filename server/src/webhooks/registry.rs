@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use super::client::Client;
 use super::config::WebhookConfig;
 use super::deliveries::Attempts;
+use super::feed::Feed;
 use super::store::{HookProgress, Store, WebhookRecord};
 use crate::limits::{WEBHOOKS_MAX, WEBHOOK_SHUTDOWN_GRACE};
 
@@ -88,6 +89,8 @@ pub struct Webhooks {
     pub(super) client: Client,
     pub(super) hooks: RwLock<BTreeMap<String, Arc<Hook>>>,
     tasks: Mutex<BTreeMap<String, JoinHandle<()>>>,
+    /// The shared reader of the log, started with the first dispatcher.
+    feed: Mutex<Option<Arc<Feed>>>,
     /// Serializes writers of `webhooks.json`.
     defs_lock: Mutex<()>,
     stop: watch::Sender<bool>,
@@ -146,24 +149,47 @@ impl Webhooks {
             client,
             hooks: RwLock::new(hooks),
             tasks: Mutex::new(BTreeMap::new()),
+            feed: Mutex::new(None),
             defs_lock: Mutex::new(()),
             stop: watch::Sender::new(false),
         })
     }
 
-    /// Starts a dispatcher for every webhook.
+    /// Starts a dispatcher for every webhook, and the shared reader at the oldest of
+    /// their cursors (after a crash, the events since the last saves are read once for
+    /// all, not once per webhook).
     pub fn start(self: &Arc<Self>) {
         let hooks: Vec<Arc<Hook>> = self.hooks.read().values().cloned().collect();
+        if let Some(oldest) = hooks.iter().map(|h| h.progress.lock().cursor_lsn).min() {
+            self.feed(oldest);
+        }
         for h in hooks {
             self.spawn(h);
         }
     }
 
+    /// The shared reader, started after LSN `from` if it is not running yet (None if
+    /// its thread could not start: dispatchers then read the log themselves).
+    fn feed(&self, from: u64) -> Option<Arc<Feed>> {
+        let mut slot = self.feed.lock();
+        if slot.is_none() {
+            match Feed::start(self.engine.clone(), from, self.config.feed_events) {
+                Ok(feed) => *slot = Some(feed),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "the webhooks' shared reader did not start; each dispatcher reads the log itself");
+                }
+            }
+        }
+        slot.clone()
+    }
+
     fn spawn(self: &Arc<Self>, hook: Arc<Hook>) {
         let id = hook.def.read().id.clone();
+        let feed = self.feed(hook.progress.lock().cursor_lsn);
         let task = tokio::spawn(super::dispatch::run(
             self.clone(),
             hook,
+            feed,
             self.stop.subscribe(),
         ));
         if let Some(old) = self.tasks.lock().insert(id, task) {
@@ -189,6 +215,10 @@ impl Webhooks {
         {
             tracing::warn!("webhook dispatchers did not stop in time; aborting (their batches are sent again after restart)");
             aborts.iter().for_each(tokio::task::AbortHandle::abort);
+        }
+        let feed = self.feed.lock().take();
+        if let Some(feed) = feed {
+            let _ = tokio::task::spawn_blocking(move || feed.stop()).await;
         }
     }
 
