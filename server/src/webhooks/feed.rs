@@ -196,27 +196,31 @@ impl Feed {
             }
             pace.before_read(visible.0 + 1 - next >= WEBHOOK_FEED_BATCH_EVENTS);
             let end = (engine.stats().visible_lsn.0 + 1).min(next + WEBHOOK_FEED_BATCH_EVENTS);
-            let mut read = Vec::with_capacity((end - next) as usize);
+            // One entry per LSN, placed by the event's own LSN; one that cannot be read
+            // stays unreadable.
+            let unreadable = Entry {
+                tenant: 0,
+                event_type: UNREADABLE,
+            };
+            let mut read = vec![unreadable; (end - next) as usize];
             engine.visit(Lsn(next)..Lsn(end), ScanDirection::Forward, |ev| {
-                read.push(match ev {
-                    Ok(ev) => Entry {
-                        tenant: key_hash(ev.tenant.as_bytes()),
-                        event_type: event_type(ev.body).map_or(UNREADABLE, key_hash),
-                    },
-                    Err(e) => {
-                        tracing::error!(error = %e, "webhooks skip a damaged event (verify names it)");
-                        Entry {
-                            tenant: 0,
-                            event_type: UNREADABLE,
+                match ev {
+                    Ok(ev) => {
+                        if let Some(slot) = read.get_mut((ev.lsn.0 - next) as usize) {
+                            *slot = Entry {
+                                tenant: key_hash(ev.tenant.as_bytes()),
+                                event_type: event_type(ev.body).map_or(UNREADABLE, key_hash),
+                            };
                         }
                     }
-                });
+                    Err(e) => {
+                        tracing::error!(error = %e, "webhooks skip a damaged event (verify names it)");
+                    }
+                }
                 ControlFlow::<()>::Continue(())
             });
-            next += read.len() as u64;
-            if !read.is_empty() {
-                self.push(read);
-            }
+            next = end;
+            self.push(read);
         }
     }
 }
