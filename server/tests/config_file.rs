@@ -39,6 +39,10 @@ fn bad_settings_stop_sealogd_with_a_clear_message() {
             "below the minimum of 24",
         ),
         ("index-commit-interval-ms = 0\n", "index-commit-interval-ms"),
+        (
+            "webhook-feed-events = 8\n",
+            "webhook-feed-events = 8 is outside 16..=16777216",
+        ),
         ("tls-cert = \"/nonexistent.pem\"\n", "TLS needs both"),
     ];
     for (text, expect) in cases {
