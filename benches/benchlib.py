@@ -5,6 +5,7 @@ the path).
 """
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -44,3 +45,17 @@ def api(url, token, path, body=None):
                                           "Content-Type": "application/json"})
     with urllib.request.urlopen(req) as r:
         return json.loads(r.read())
+
+
+def sealog_load(bin_dir, url, token, duration, *args):
+    """Runs `sealog load` with 8 connections for `duration` (plus `args`); returns its
+    last line, the figures as key=value pairs."""
+    out = subprocess.run([f"{bin_dir}/sealog", "load", "--url", url, "--token", token,
+                          "--concurrency", "8", "--duration", duration, *args],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+def figure(line, key):
+    """The number after `key=` in a key=value line."""
+    return float(re.search(rf"\b{key}=([0-9.]+)", line).group(1))

@@ -25,14 +25,13 @@ import datetime
 import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from benchlib import api, start_sealogd, work_dir
+from benchlib import api, figure, sealog_load, start_sealogd, work_dir
 
 TOKEN = "bench-webhook-token-0123456789"
 CREATED = re.compile(rb'"created_at":"([^"]+)"')
@@ -76,17 +75,6 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-def load(a, url, *args):
-    out = subprocess.run([f"{a.bin}/sealog", "load", "--url", url, "--token", TOKEN,
-                          "--concurrency", "8", "--duration", a.duration, *args],
-                         check=True, capture_output=True, text=True).stdout
-    return out.strip().splitlines()[-1]
-
-
-def field(line, key):
-    return float(re.search(rf"\b{key}=([0-9.]+)", line).group(1))
-
-
 def wait_quiet(expected, timeout=120):
     """Until `expected` events have arrived; returns when the last one did."""
     deadline = time.time() + timeout
@@ -118,31 +106,31 @@ def main():
             {"webhook_url": f"http://127.0.0.1:{rx.server_address[1]}/hook"})
 
         RX.record_latency = True
-        line = load(a, url, "--rate", "1000", "--batch", "1")
-        sent = int(field(line, "events"))
+        line = sealog_load(a.bin, url, TOKEN, a.duration, "--rate", "1000", "--batch", "1")
+        sent = int(figure(line, "events"))
         wait_quiet(sent)
         RX.record_latency = False
         lat = sorted(RX.latencies_ms)
         p50 = lat[len(lat) // 2]
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        rate_lat = field(line, "events_per_s")
+        rate_lat = figure(line, "events_per_s")
         print(f"latency run: {sent} events at {rate_lat:.0f}/s; created_at -> receiver "
               f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", file=sys.stderr)
 
         with RX.lock:
             before = RX.events
         t0 = time.time()
-        line = load(a, url, "--batch", "1000", *(["--rate", str(a.rate)] if a.rate else []))
+        rate = ["--rate", str(a.rate)] if a.rate else []
+        line = sealog_load(a.bin, url, TOKEN, a.duration, "--batch", "1000", *rate)
         t1 = time.time()
         with RX.lock:
             during = RX.events - before
-        sent = int(field(line, "events"))
         # The load's own warm-up events are delivered too: wait for everything sealogd
         # acknowledged, as /metrics counts it.
         durable = next(int(l.split()[1]) for l in urllib.request.urlopen(url + "/metrics").read().decode().splitlines()
                        if l.startswith("sealog_durable_lsn "))
         last = wait_quiet(durable)
-        ingest = field(line, "events_per_s")
+        ingest = figure(line, "events_per_s")
         delivered_during = during / (t1 - t0)
         drain_s = max(0.0, last - t1)
         print(f"throughput run: ingest {ingest:.0f} events/s; delivered during the load "

@@ -16,14 +16,12 @@ the figures as key=value pairs.
 """
 import argparse
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
-from benchlib import api, start_sealogd, work_dir
+from benchlib import api, figure, sealog_load, start_sealogd, work_dir
 
 TOKEN = "bench-webhook-token-0123456789"
 CONFIG = 'webhook-allow-http = true\nwebhook-allow-cidrs = ["127.0.0.1/32"]\n'
@@ -43,14 +41,8 @@ def run_once(a, webhooks, work):
                 {"webhook_url": f"http://127.0.0.1:9/hook-{i}",
                  "event_types": [f"bench.unmatched.{i}"],
                  "description": "webhook_fanout.py"})
-        out = subprocess.run([f"{a.bin}/sealog", "load", "--url", url, "--token", TOKEN,
-                              "--batch", str(a.batch), "--concurrency", "8",
-                              "--duration", a.duration],
-                             check=True, capture_output=True, text=True).stdout
-        line = out.strip().splitlines()[-1]
-        rate = float(re.search(r"events_per_s=([0-9.]+)", line).group(1))
-        errors = int(re.search(r"errors=([0-9]+)", line).group(1))
-        return rate, errors
+        line = sealog_load(a.bin, url, TOKEN, a.duration, "--batch", str(a.batch))
+        return figure(line, "events_per_s"), int(figure(line, "errors"))
     finally:
         server.terminate()
         server.wait()
