@@ -10,8 +10,9 @@ whole tenant over loopback with `curl -o /dev/null` in each format, RUNS times e
 sampling sealogd's anonymous RSS (RssAnon: heap and stacks, what buffering an export
 would grow; VmRSS also counts the mmap'd segment pages a read touches, which are page
 cache) every 20 ms during every export. Prints the median events/s per format, the
-largest RssAnon growth over its value before the exports, and VmRSS at the end; the
-last line holds the figures as key=value pairs.
+largest RssAnon growth over its value before the exports, and VmRSS at the end and
+after 3 idle seconds (when the indexer has released the segment pages the exports
+mapped); the last line holds the figures as key=value pairs.
 """
 import argparse
 import json
@@ -107,6 +108,10 @@ def main():
         figures["rss_anon_base_mib"] = round(base / 1024)
         figures["rss_anon_growth_mib"] = round((peak - base) / 1024)
         figures["vm_rss_end_mib"] = round(rss_kib(server.pid, "VmRSS:") / 1024)
+        # Idle for 3 s: the indexer has released the pages the exports mapped (2 s,
+        # SCAN_PAGES_IDLE_MS, after the last export ended).
+        time.sleep(3)
+        figures["vm_rss_idle_mib"] = round(rss_kib(server.pid, "VmRSS:") / 1024)
         figures["events"] = a.events
         print(" ".join(f"{k}={v}" for k, v in figures.items()))
     finally:

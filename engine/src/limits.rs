@@ -107,6 +107,11 @@ pub const INDEX_TAIL_DEMAND_MS: u64 = 10_000;
 /// at most once per this many milliseconds rather than once per group commit
 /// (`log::ReadPace`).
 pub const FOLLOW_READ_GAP_MS: u64 = 10;
+/// After the last long scan of the log (an export, a verification) ends, the idle
+/// indexer waits this many milliseconds with no scan open before it drops the sealed
+/// pages the scans mapped from the process's resident set, so back-to-back exports do
+/// not map the same pages again each time (`log::pages`).
+pub const SCAN_PAGES_IDLE_MS: u64 = 2_000;
 /// Events the indexer reads from the log per step.
 pub const INDEX_BATCH_EVENTS: u64 = 4_096;
 /// Index segments merged at once, and the factor between two merge levels (sizes

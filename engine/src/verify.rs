@@ -271,6 +271,7 @@ impl Engine {
 
     fn verify_scope(&self, scope: Scope<'_>, leaves: Option<LeafSink<'_>>) -> VerifyReport {
         let started = Instant::now();
+        let _scan = self.begin_scan();
         let range = scope.range.clone();
         let end = range.end.min(Lsn(self.stats().visible_lsn.0 + 1));
         let start = range.start.max(Lsn(1));

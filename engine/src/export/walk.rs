@@ -19,7 +19,7 @@ use super::cursor::{ExportSpec, EXPORT_CHUNK_BYTES_MAX};
 use super::{Encoder, ExportEvent};
 use crate::error::{EngineError, Result};
 use crate::event::Overlay;
-use crate::log::{Engine, EventRef, ScanDirection};
+use crate::log::{Engine, EventRef, OpenScan, ScanDirection};
 use crate::search::IndexedFields;
 use crate::types::Lsn;
 
@@ -36,6 +36,9 @@ pub const EXPORT_WINDOW_PARTS_MAX: usize = 2;
 #[derive(Debug)]
 pub(super) struct Reader {
     engine: Arc<Engine>,
+    /// Open while the export lives (done, failed or its client gone, it is dropped):
+    /// the idle indexer leaves the pages it maps until then.
+    _scan: OpenScan,
     pub(super) spec: ExportSpec,
     /// Whether the filter has conditions on fields (else the body is not parsed).
     by_fields: bool,
@@ -102,6 +105,7 @@ impl Reader {
         let f = &spec.filter;
         let by_fields = !f.terms().is_empty() || f.min_risk_score.is_some() || !f.q.is_empty();
         Reader {
+            _scan: engine.begin_scan(),
             engine,
             spec,
             by_fields,

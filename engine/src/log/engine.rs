@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     poisoned: AtomicBool,
     poison_cause: Mutex<Option<String>>,
     pub read_only: Option<String>,
+    /// Long scans and the release of the pages they read.
+    pub scan_pages: super::pages::ScanPages,
 }
 
 impl fmt::Debug for Shared {
@@ -179,6 +181,7 @@ impl Engine {
             clock,
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(None),
+            scan_pages: Default::default(),
             read_only: rec.read_only.clone(),
             wal,
             storage,
@@ -288,13 +291,34 @@ impl Engine {
     /// Drops the pages of every sealed segment from the process's resident set (they
     /// stay in the page cache; the next read maps them again). Scans of the log (the
     /// indexer's, exports', verification's) would otherwise leave every page they read
-    /// counted in the process's RSS. The indexer calls this after each commit.
+    /// counted in the process's RSS. The indexer calls this after each commit, and
+    /// through [`Engine::release_pages_after_scans`] when it is idle.
     pub fn release_sealed_pages(&self) {
+        self.shared.scan_pages.released();
         for segment in &self.shared.snapshot().segments {
             if let super::view::Segment::Sealed(sealed) = segment.as_ref() {
                 crate::mmap::release(&sealed.bytes);
             }
         }
+    }
+
+    /// Marks a long scan of the log (an export, a verification) for as long as the
+    /// returned guard lives; see [`OpenScan`](super::OpenScan).
+    pub fn begin_scan(&self) -> super::OpenScan {
+        super::OpenScan::new(self.shared.clone())
+    }
+
+    /// Releases the sealed segments' pages (as [`Engine::release_sealed_pages`]) if
+    /// long scans have read them since the last release, none is reading now, and the
+    /// last ended `SCAN_PAGES_IDLE_MS` ago; returns whether it did. The indexer calls
+    /// this when it is idle, so that an idle server does not go on counting a 10 GiB
+    /// export's pages as resident.
+    pub fn release_pages_after_scans(&self) -> bool {
+        if !self.shared.scan_pages.due() {
+            return false;
+        }
+        self.release_sealed_pages();
+        true
     }
 
     /// A receiver that changes whenever new events become visible (highest visible LSN).

@@ -94,6 +94,9 @@ fn follow(shared: &Shared) -> Result<()> {
         if held {
             std::thread::sleep(Duration::from_millis(5));
         } else if next > shared.engine.stats().visible_lsn {
+            // Idle: an export or a verification that ended since the last commit
+            // leaves its pages now, not at the next commit, which may be far off.
+            shared.engine.release_pages_after_scans();
             let wait = shared
                 .config
                 .commit_interval
