@@ -114,6 +114,29 @@ impl<'a> Members<'a> {
         Ok(Members { raw })
     }
 
+    /// Files the body's members up to the last whose key sorts at or before `last`
+    /// (the body's keys are in canonical order, so the scan stops there): for an
+    /// encoder that needs a few early fields and copies the body whole otherwise.
+    /// Columns after `last` read as absent.
+    pub fn until(ev: &ExportEvent<'a>, last: Column) -> Result<Members<'a>, BodyError> {
+        let last = last.name();
+        let mut raw = [None; Column::ALL.len()];
+        for member in text_members(utf8(ev.body)?) {
+            let (key, value) = member?;
+            if key > last {
+                break;
+            }
+            let Some(col) = Column::of(key) else {
+                return Err(BodyError::BadField {
+                    field: "a member",
+                    expected: "a field sealog knows",
+                });
+            };
+            raw[col as usize] = Some(value);
+        }
+        Ok(Members { raw })
+    }
+
     /// The raw JSON value of a body member.
     pub fn raw(&self, col: Column) -> Option<&'a [u8]> {
         self.raw[col as usize].map(str::as_bytes)

@@ -126,7 +126,13 @@ impl SyslogEncoder {
 
 impl Encoder for SyslogEncoder {
     fn record(&mut self, ev: &ExportEvent<'_>, out: &mut Vec<u8>) -> Result<(), BodyError> {
-        let m = Members::of(ev)?;
+        // The header needs event_type, id and severity. A JSON payload is the body as
+        // GET returns it, so only the members up to severity are looked at; CEF and
+        // LEEF payloads need them all.
+        let m = match self.options.payload {
+            SyslogPayload::Json => Members::until(ev, Column::Severity)?,
+            SyslogPayload::Cef | SyslogPayload::Leef => Members::of(ev)?,
+        };
         self.msg.clear();
         match self.options.payload {
             SyslogPayload::Json => {

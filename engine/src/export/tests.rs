@@ -175,3 +175,23 @@ fn cut_helpers_respect_characters() {
     assert_eq!(cut_bytes_at_char("aé".as_bytes(), 2), b"a");
     assert!(text::is_plain_number("-1.5") && !text::is_plain_number("-1e5"));
 }
+
+#[test]
+fn members_until_files_what_members_of_does_up_to_its_column() {
+    let b = body(r#""action":"x\"y","event_description":"d","#);
+    let ev = event(&b, None);
+    let all = Members::of(&ev).unwrap();
+    let early = Members::until(&ev, Column::Severity).unwrap();
+    for col in Column::ALL {
+        if col.name() <= "severity" {
+            assert_eq!(early.text(col), all.text(col), "{col:?}");
+        } else {
+            assert_eq!(early.raw(col), None, "{col:?} is after severity");
+        }
+    }
+    assert_eq!(early.text(Column::Action).as_deref(), Some("x\"y"));
+    assert_eq!(all.text(Column::TenantId).as_deref(), Some("acme"));
+    // A member sealog does not know is refused by both, when it is scanned.
+    let odd = body(r#""a_unknown":1,"#);
+    assert!(Members::until(&event(&odd, None), Column::Severity).is_err());
+}
