@@ -100,18 +100,7 @@ impl<'a> Members<'a> {
     /// Files every member of the event's body. A member sealog does not know (there is
     /// none in a body it stored) is an error rather than silently left out.
     pub fn of(ev: &ExportEvent<'a>) -> Result<Members<'a>, BodyError> {
-        let mut raw = [None; Column::ALL.len()];
-        for member in text_members(utf8(ev.body)?) {
-            let (key, value) = member?;
-            let Some(col) = Column::of(key) else {
-                return Err(BodyError::BadField {
-                    field: "a member",
-                    expected: "a field sealog knows",
-                });
-            };
-            raw[col as usize] = Some(value);
-        }
-        Ok(Members { raw })
+        Self::scan(ev, None)
     }
 
     /// Files the body's members up to the last whose key sorts at or before `last`
@@ -119,11 +108,14 @@ impl<'a> Members<'a> {
     /// encoder that needs a few early fields and copies the body whole otherwise.
     /// Columns after `last` read as absent.
     pub fn until(ev: &ExportEvent<'a>, last: Column) -> Result<Members<'a>, BodyError> {
-        let last = last.name();
+        Self::scan(ev, Some(last.name()))
+    }
+
+    fn scan(ev: &ExportEvent<'a>, last: Option<&str>) -> Result<Members<'a>, BodyError> {
         let mut raw = [None; Column::ALL.len()];
         for member in text_members(utf8(ev.body)?) {
             let (key, value) = member?;
-            if key > last {
+            if last.is_some_and(|last| key > last) {
                 break;
             }
             let Some(col) = Column::of(key) else {
