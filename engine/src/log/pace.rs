@@ -13,6 +13,7 @@
 use std::time::{Duration, Instant};
 
 use crate::limits::FOLLOW_READ_GAP_MS;
+use crate::types::Lsn;
 
 /// Paces one follower's reads; see the module doc.
 #[derive(Debug)]
@@ -33,14 +34,25 @@ impl ReadPace {
         ReadPace { gap, last: None }
     }
 
-    /// Call just before a read: sleeps out the rest of the gap since the previous read,
-    /// unless `behind` (at least a full batch is waiting, or the follower is stopping).
-    pub fn before_read(&mut self, behind: bool) {
+    /// Paces the next read, of at most `batch` events from `next` (which `readable`,
+    /// the highest LSN the follower may read, has reached): sleeps out the rest of the
+    /// gap since the previous read, unless a full batch is waiting or `hurry` (the
+    /// follower is stopping). Returns the read's end (exclusive), from `readable` asked
+    /// again after the pause, so what arrived during it joins this read.
+    pub fn next_read(
+        &mut self,
+        next: Lsn,
+        batch: u64,
+        hurry: bool,
+        readable: impl Fn() -> Lsn,
+    ) -> Lsn {
+        let behind = hurry || (readable().0 + 1).saturating_sub(next.0) >= batch;
         let wait = self.wait(Instant::now(), behind);
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
         self.last = Some(Instant::now());
+        Lsn((readable().0 + 1).min(next.0 + batch))
     }
 
     /// How long a read at `now` should wait.
@@ -63,6 +75,20 @@ mod tests {
         assert_eq!(pace.wait(now, false), Duration::ZERO);
         pace.last = Some(now);
         assert_eq!(pace.wait(now, true), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_read_takes_what_arrived_up_to_a_batch() {
+        let mut pace = ReadPace::new(Duration::from_secs(3600));
+        // `readable` answers in turn: before the pause, then after it.
+        let answers = std::cell::RefCell::new(vec![6, 9, 20, 30, 12].into_iter());
+        let ask = || Lsn(answers.borrow_mut().next().unwrap());
+        // The first read does not wait; what arrived meanwhile (up to 9) joins it.
+        assert_eq!(pace.next_read(Lsn(3), 100, false, ask), Lsn(10));
+        // A full batch waiting does not wait out the hour-long gap; the read is one batch.
+        assert_eq!(pace.next_read(Lsn(10), 4, false, ask), Lsn(14));
+        // Nor does a follower in a hurry (which need not ask how much is waiting).
+        assert_eq!(pace.next_read(Lsn(11), 100, true, ask), Lsn(13));
     }
 
     #[test]

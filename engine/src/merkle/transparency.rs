@@ -510,21 +510,21 @@ struct Follower<'a> {
 }
 
 impl Follower<'_> {
+    /// The highest LSN durable *and* visible: the syncer publishes durability a moment
+    /// before readers see the events, and a scan of what they cannot see yet skips it.
+    fn readable(&self) -> Lsn {
+        let stats = self.shared.engine.stats();
+        stats.durable_lsn.min(stats.visible_lsn)
+    }
+
     fn follow(&mut self) -> Result<()> {
         let mut last_cycle = Instant::now();
         let mut pace = ReadPace::default();
         loop {
             let stopping = self.shared.stop.load(Ordering::SeqCst);
-            // Durable *and* visible: the syncer publishes durability a moment before
-            // readers see the events, and a scan of what they cannot see yet skips it.
-            let stats = self.shared.engine.stats();
-            let durable = stats.durable_lsn.min(stats.visible_lsn);
-            if self.next <= durable {
-                pace.before_read(stopping || durable.0 + 1 - self.next.0 >= MERKLE_BATCH_EVENTS);
-                // What became durable during the pause joins this read.
-                let stats = self.shared.engine.stats();
-                let durable = stats.durable_lsn.min(stats.visible_lsn);
-                let end = Lsn((durable.0 + 1).min(self.next.0 + MERKLE_BATCH_EVENTS));
+            if self.next <= self.readable() {
+                let end =
+                    pace.next_read(self.next, MERKLE_BATCH_EVENTS, stopping, || self.readable());
                 self.read(self.next..end)?;
                 self.next = end;
                 if stopping {

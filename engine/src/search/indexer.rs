@@ -69,10 +69,9 @@ fn follow(shared: &Shared) -> Result<()> {
         let visible = shared.engine.stats().visible_lsn;
         let held = shared.paused.load(Ordering::SeqCst);
         if next <= visible && !stopping && !held {
-            pace.before_read(visible.0 + 1 - next.0 >= INDEX_BATCH_EVENTS);
-            // What became visible during the pause joins this read.
-            let visible = shared.engine.stats().visible_lsn;
-            let end = Lsn((visible.0 + 1).min(next.0 + INDEX_BATCH_EVENTS));
+            let end = pace.next_read(next, INDEX_BATCH_EVENTS, false, || {
+                shared.engine.stats().visible_lsn
+            });
             let added = index_batch(shared, &mut writer, next..end)?;
             uncommitted += added;
             next = end;

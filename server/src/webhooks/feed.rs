@@ -194,8 +194,11 @@ impl Feed {
             if visible.0 < next {
                 continue;
             }
-            pace.before_read(visible.0 + 1 - next >= WEBHOOK_FEED_BATCH_EVENTS);
-            let end = (engine.stats().visible_lsn.0 + 1).min(next + WEBHOOK_FEED_BATCH_EVENTS);
+            let end = pace
+                .next_read(Lsn(next), WEBHOOK_FEED_BATCH_EVENTS, false, || {
+                    engine.stats().visible_lsn
+                })
+                .0;
             // One entry per LSN, placed by the event's own LSN; one that cannot be read
             // stays unreadable.
             let unreadable = Entry {
