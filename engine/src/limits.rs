@@ -114,6 +114,10 @@ pub const FOLLOW_READ_GAP_MS: u64 = 10;
 pub const SCAN_PAGES_IDLE_MS: u64 = 2_000;
 /// Events the indexer reads from the log per step.
 pub const INDEX_BATCH_EVENTS: u64 = 4_096;
+/// Most documents handed to tantivy's indexing thread and not yet indexed: the indexer
+/// hands over a whole read at once and, when this many are waiting, waits before the
+/// next (`search::indexer`). Bounds their memory whatever the commit policy.
+pub const INDEX_DOCS_IN_FLIGHT_MAX: u64 = 3 * INDEX_BATCH_EVENTS;
 /// Index segments merged at once, and the factor between two merge levels (sizes
 /// 10,000, 80,000, 640,000, … documents): about `8 × levels` segments stay live.
 pub const INDEX_MERGE_FACTOR: usize = 8;

@@ -128,6 +128,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map_err(|_| anyhow::anyhow!("loader panicked"))??;
         Ok(started.elapsed().as_secs_f64())
     })?;
+    // What the indexer had read when the last append returned: its rate beside ingest.
+    let read_during_load = search.progress().1 .0;
     let visible = engine.stats().visible_lsn;
     while search.progress().1 < visible {
         let lag = visible.0.saturating_sub(search.progress().1 .0);
@@ -145,11 +147,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let index_bytes = dir_size(&dir.join("search"))?;
     let n = args.events as f64;
     println!(
-        "events={} tenants={} index_segments={} ingest_events_per_s={:.0} index_events_per_s={:.0} max_lag_events={} {} index_bytes_per_event={:.1} rss_mib={:.0} rss_anon_mib={:.0}",
+        "events={} tenants={} index_segments={} ingest_events_per_s={:.0} index_during_ingest_events_per_s={:.0} index_events_per_s={:.0} max_lag_events={} {} index_bytes_per_event={:.1} rss_mib={:.0} rss_anon_mib={:.0}",
         args.events,
         args.tenants,
         search.segment_layout().len(),
         n / loaded,
+        read_during_load as f64 / loaded,
         n / indexed_s,
         max_lag.load(Ordering::Relaxed),
         figures_line(&figures, None),
@@ -186,8 +189,13 @@ struct Timing {
     first: f64,
 }
 
-/// Generates and appends every event (8 appenders, 1,000 per request); the clock
-/// follows the generator's timestamps. 20 events get the rare word `zebrafish`.
+/// Threads that prepare and append the generated events, as sealogd's HTTP threads do.
+/// Eight, like `sealog load`'s eight connections: with fewer the appends wait on
+/// fdatasyncs and the load, not the indexer, sets the pace.
+const APPENDERS: usize = 8;
+
+/// Generates and appends every event ([`APPENDERS`] appenders, 1,000 per request); the
+/// clock follows the generator's timestamps. 20 events get the rare word `zebrafish`.
 fn load(
     engine: &Engine,
     clock: &GenClock,
@@ -197,9 +205,12 @@ fn load(
     let (tx, rx) = crossbeam_channel::bounded::<(usize, Vec<Vec<u8>>)>(16);
     std::thread::scope(|s| -> anyhow::Result<()> {
         let mut workers = Vec::new();
-        for _ in 0..2 {
+        for i in 0..APPENDERS {
             let rx = rx.clone();
-            workers.push(s.spawn(move || -> anyhow::Result<()> {
+            // Named, so a profile tells the engine's ingest work (here) from the
+            // generator's (the calling thread).
+            let appender = std::thread::Builder::new().name(format!("bq-appender-{i}"));
+            workers.push(appender.spawn_scoped(s, move || -> anyhow::Result<()> {
                 while let Ok((tenant, jsons)) = rx.recv() {
                     let batch: Vec<PreparedEvent> = jsons
                         .iter()
@@ -211,7 +222,7 @@ fn load(
                     engine.append(&tenants[tenant], batch)?;
                 }
                 Ok(())
-            }));
+            })?);
         }
         drop(rx);
         let mut gen = Generator::new(GenConfig {
