@@ -17,6 +17,14 @@ use sealog_engine::{Engine, Lsn};
 
 const CHILD_DIR: &str = "SEALOG_INDEX_CHILD_DIR";
 
+/// Held by the two tests that open data directories in this process, so they never
+/// run at once. A data directory's lock is an flock, held by an open file
+/// description, and a child being spawned holds a copy of every descriptor of this
+/// process until it execs. So while one test spawns its child, the other can close an
+/// engine and, reopening it at once, find the lock still held: `Locked`. (sealogd
+/// spawns no processes; this is a property of tests sharing one process.)
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn search_config(dir: &std::path::Path) -> SearchConfig {
     let mut c = SearchConfig::new(dir);
     c.commit_events = 300;
@@ -87,6 +95,7 @@ fn check(dir: &std::path::Path, context: &str) {
 
 #[test]
 fn killing_the_indexer_mid_commit_never_loses_or_doubles_a_document() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let seed: u64 = std::env::var("SEALOG_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -118,6 +127,7 @@ fn killing_the_indexer_mid_commit_never_loses_or_doubles_a_document() {
 
 #[test]
 fn a_dropped_or_foreign_index_is_rebuilt_from_the_log() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     {
         let (engine, _) = common::open(common::tiny_config(dir.path()));
