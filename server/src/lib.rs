@@ -33,6 +33,9 @@ mod webhooks;
 
 pub use config::{Args, Config, LogFormat};
 pub use export::{export_offline, Endpoint as ExportEndpoint};
+/// The listener, public so `examples/http_floor.rs` measures the HTTP stack sealogd
+/// really runs.
+pub use serve::serve;
 pub use webhooks::WebhookConfig;
 
 /// Opens the data directory, serves until SIGTERM or SIGINT, then drains requests and
