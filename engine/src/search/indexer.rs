@@ -302,7 +302,7 @@ const IN_FLIGHT_WAIT_MAX: Duration = Duration::from_secs(10);
 
 /// A document on its way to tantivy, counted in [`InFlight`] until dropped (tantivy's
 /// indexing thread drops each document once it has indexed it).
-pub(crate) struct Counted {
+struct Counted {
     doc: TantivyDocument,
     in_flight: Arc<AtomicU64>,
 }
