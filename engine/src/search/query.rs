@@ -483,6 +483,11 @@ fn segment_window(
         };
         return Ok((count, Vec::new()));
     }
+    if let (Order::Desc, Some(count)) = (order, known) {
+        if let Some(found) = last_matches(weight, reader, lsn, count, positions(count))? {
+            return Ok((count, in_order(found)));
+        }
+    }
     // One pass: count every match, keeping the docs that may be wanted (ascending: the
     // positions from..to; descending: the last `to`, whose positions depend on the count).
     let mut kept: VecDeque<DocId> = VecDeque::new();
@@ -517,6 +522,58 @@ fn segment_window(
         .collect();
     Ok((at, in_order(found)))
 }
+
+/// The LSNs of the matches at `wanted` (ascending positions among the segment's `count`
+/// matches, all of them near its end), read from a window at the segment's end rather
+/// than by walking every match from its start: a descending page of a large segment
+/// whose count is known. The window is sized from the count (matches assumed spread
+/// evenly, with a margin) and widened eightfold while it holds too few. None if the
+/// whole segment holds fewer matches than `count` says.
+fn last_matches(
+    weight: &PrunedWeight,
+    reader: &tantivy::SegmentReader,
+    lsn: &tantivy::columnar::Column<u64>,
+    count: u64,
+    wanted: Range<u64>,
+) -> tantivy::Result<Option<Vec<u64>>> {
+    if wanted.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let need = count - wanted.start;
+    let max_doc = u64::from(reader.max_doc());
+    let mut width =
+        (max_doc.saturating_mul(need).saturating_mul(2) / count.max(1)).max(TAIL_WINDOW_DOCS_MIN);
+    loop {
+        let start = max_doc.saturating_sub(width) as DocId;
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        if doc != TERMINATED && doc < start {
+            doc = scorer.seek(start);
+        }
+        let mut docs = Vec::new();
+        while doc != TERMINATED {
+            docs.push(doc);
+            doc = scorer.advance();
+        }
+        let held = docs.len() as u64;
+        if held >= need && held <= count {
+            // docs[i] is match number count - held + i.
+            let first = count - held;
+            return Ok(Some(
+                wanted
+                    .map(|p| lsn.values.get_val(docs[(p - first) as usize]))
+                    .collect(),
+            ));
+        }
+        if start == 0 || held > count {
+            return Ok(None);
+        }
+        width = width.saturating_mul(8);
+    }
+}
+
+/// The smallest window [`last_matches`] starts with, in documents.
+const TAIL_WINDOW_DOCS_MIN: u64 = 64;
 
 /// Whole-segment counts of one query's filter: from the cache when made before, made
 /// and remembered otherwise (docs/QUERY.md).
