@@ -265,19 +265,14 @@ impl Sequencer {
         if batch.acks.is_empty() {
             return Ok(());
         }
-        let mut at = batch.start;
-        let mut written = Ok(());
-        for part in &batch.parts {
-            written = self
-                .active
-                .file
-                .write_all_at(part, at)
-                .ctx(&self.active.path, "write");
-            if written.is_err() {
-                break;
-            }
-            at += part.len() as u64;
-        }
+        // One system call for the whole group (pwritev), not one per request.
+        let parts: Vec<&[u8]> = batch.parts.iter().map(Vec::as_slice).collect();
+        let written = self
+            .active
+            .file
+            .write_all_vectored_at(&parts, batch.start)
+            .ctx(&self.active.path, "write");
+        drop(parts);
         if let Err(e) = written {
             let cause = e.to_string();
             self.shared.poison(cause.clone());

@@ -25,6 +25,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+/// Buffers per `pwritev`: Linux's `IOV_MAX` (`UIO_MAXIOV`); more are written in further
+/// calls.
+pub const IOVECS_PER_WRITE_MAX: usize = 1024;
+
 pub use file::FileStorage;
 
 /// Locks `dir` for this process (`dir/LOCK`) for as long as the guard lives; another
@@ -83,6 +87,19 @@ pub trait StorageFile: Send + Sync + fmt::Debug {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
     /// Writes all of `buf` at `offset`, extending the file if needed.
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    /// Writes `bufs` back to back from `offset`, as [`write_all_at`] of their
+    /// concatenation would. This default writes them one by one; a real file does it
+    /// in one system call (`pwritev`) per [`IOVECS_PER_WRITE_MAX`] buffers.
+    ///
+    /// [`write_all_at`]: StorageFile::write_all_at
+    fn write_all_vectored_at(&self, bufs: &[&[u8]], offset: u64) -> io::Result<()> {
+        let mut at = offset;
+        for buf in bufs {
+            self.write_all_at(buf, at)?;
+            at += buf.len() as u64;
+        }
+        Ok(())
+    }
     /// fdatasync: makes written bytes (and the length) durable.
     fn sync_data(&self) -> io::Result<()>;
     /// fsync: makes written bytes and all metadata durable.
