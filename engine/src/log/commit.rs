@@ -272,7 +272,6 @@ impl Sequencer {
             .file
             .write_all_vectored_at(&parts, batch.start)
             .ctx(&self.active.path, "write");
-        drop(parts);
         if let Err(e) = written {
             let cause = e.to_string();
             self.shared.poison(cause.clone());

@@ -161,7 +161,12 @@ impl StorageFile for RealFile {
     fn write_all_vectored_at(&self, bufs: &[&[u8]], offset: u64) -> io::Result<()> {
         let mut at = offset;
         for group in bufs.chunks(super::IOVECS_PER_WRITE_MAX) {
-            let mut slices: Vec<IoSlice<'_>> = group.iter().map(|b| IoSlice::new(b)).collect();
+            // Empty buffers are left out: a call of only empty ones would write 0 bytes.
+            let mut slices: Vec<IoSlice<'_>> = group
+                .iter()
+                .filter(|b| !b.is_empty())
+                .map(|b| IoSlice::new(b))
+                .collect();
             let mut rest = &mut slices[..];
             while !rest.is_empty() {
                 match rustix::io::pwritev(&self.file, rest, at) {
@@ -231,8 +236,12 @@ mod tests {
         let path = dir.path().join("f");
         let file = FileStorage::new().create_new(&path).unwrap();
         file.write_all_at(b"head", 0).unwrap();
-        let bufs: Vec<Vec<u8>> = (0..IOVECS_PER_WRITE_MAX * 2 + 7)
-            .map(|i| vec![(i % 251) as u8; i % 13])
+        // A run of empty buffers longer than one call's worth, then varied lengths.
+        let bufs: Vec<Vec<u8>> = (0..IOVECS_PER_WRITE_MAX * 3 + 7)
+            .map(|i| match i < IOVECS_PER_WRITE_MAX + 5 {
+                true => Vec::new(),
+                false => vec![(i % 251) as u8; i % 13],
+            })
             .collect();
         let slices: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
         file.write_all_vectored_at(&slices, 4).unwrap();
