@@ -238,9 +238,12 @@ mod tests {
         file.write_all_at(b"head", 0).unwrap();
         // A run of empty buffers longer than one call's worth, then varied lengths.
         let bufs: Vec<Vec<u8>> = (0..IOVECS_PER_WRITE_MAX * 3 + 7)
-            .map(|i| match i < IOVECS_PER_WRITE_MAX + 5 {
-                true => Vec::new(),
-                false => vec![(i % 251) as u8; i % 13],
+            .map(|i| {
+                if i < IOVECS_PER_WRITE_MAX + 5 {
+                    Vec::new()
+                } else {
+                    vec![(i % 251) as u8; i % 13]
+                }
             })
             .collect();
         let slices: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
