@@ -52,6 +52,10 @@ pub const SEGMENT_BYTES_MIN: u64 = 64 * 1024;
 /// append request may overshoot the target by a whole batch, hence the headroom.
 pub const SEGMENT_BYTES_MAX: u64 = 2 * 1024 * 1024 * 1024;
 
+/// Size of the blocks the active segment's bytes are copied into and recycled from
+/// (`log::arena`). A request larger than this gets a buffer of its own.
+pub const ACTIVE_BLOCK_BYTES: usize = 8 * 1024 * 1024;
+
 /// Most append requests waiting for the writer. When full, `try_submit` answers
 /// [`crate::EngineError::Busy`] and the server sheds load (503 + Retry-After) rather than
 /// growing memory without bound.

@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::oneshot;
 
 use super::append::{Ack, Request};
+use super::arena::Arena;
 use super::encode::{encode_group, Job};
 use super::engine::Shared;
 use super::sync::{SealerJob, SyncJob, SyncerInit};
@@ -61,6 +62,8 @@ pub(crate) struct Sequencer {
     last_created_us: i64,
     active: ActiveFile,
     rng: ChaCha8Rng,
+    /// Where written groups are kept for readers until their segment seals.
+    arena: Arena,
 }
 
 impl Sequencer {
@@ -118,6 +121,7 @@ impl Sequencer {
         segments.push(active.segment.clone());
         *shared.view.write() = Arc::new(LogView { segments });
         let _ = sealer_tx.send(SealerJob::PrepareSpare);
+        let arena = Arena::new(shared.config.segment_bytes, shared.arena.clone());
         let seq = Sequencer {
             shared,
             rx,
@@ -128,6 +132,7 @@ impl Sequencer {
             last_created_us: rec.last_created_us,
             active,
             rng: ChaCha8Rng::from_os_rng(),
+            arena,
         };
         Ok((seq, init))
     }
@@ -265,12 +270,15 @@ impl Sequencer {
         if batch.acks.is_empty() {
             return Ok(());
         }
-        // One system call for the whole group (pwritev), not one per request.
-        let parts: Vec<&[u8]> = batch.parts.iter().map(Vec::as_slice).collect();
+        // Into recycled blocks (readers keep these bytes until the segment seals, see
+        // `arena`), then one system call for the whole group (pwritev), not one per
+        // request: what readers see is exactly what was written.
+        let chunks = self.arena.place(batch.start, batch.parts);
+        let slices: Vec<&[u8]> = chunks.iter().map(|(_, c)| &c[..]).collect();
         let written = self
             .active
             .file
-            .write_all_vectored_at(&parts, batch.start)
+            .write_all_vectored_at(&slices, batch.start)
             .ctx(&self.active.path, "write");
         if let Err(e) = written {
             let cause = e.to_string();
@@ -282,16 +290,6 @@ impl Sequencer {
         }
         self.active.pos += batch.len;
         self.active.records += batch.entries.len() as u64;
-        let mut start = batch.start;
-        let chunks = batch
-            .parts
-            .into_iter()
-            .map(|p| {
-                let chunk = (start, Bytes::from(p));
-                start += chunk.1.len() as u64;
-                chunk
-            })
-            .collect();
         let job = SyncJob::Batch {
             file: self.active.file.clone(),
             path: self.active.path.clone(),

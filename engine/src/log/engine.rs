@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub read_only: Option<String>,
     /// Long scans and the release of the pages they read.
     pub scan_pages: super::pages::ScanPages,
+    /// Blocks of active-segment memory allocated and reused (`log::arena`).
+    pub arena: Arc<super::arena::ArenaCounters>,
 }
 
 impl fmt::Debug for Shared {
@@ -123,6 +125,11 @@ pub struct EngineStats {
     /// Bytes of segment data readers can see (headers, frames, seals; not the
     /// preallocated zeros of the active segment).
     pub log_bytes: u64,
+    /// Blocks of memory allocated to hold the active segment's bytes for readers (each
+    /// `limits::ACTIVE_BLOCK_BYTES`).
+    pub active_blocks_allocated: u64,
+    /// Blocks taken again once their segment had sealed and no reader held them.
+    pub active_blocks_reused: u64,
 }
 
 /// The storage engine. Cheap to share (`Arc<Engine>`); every method takes `&self`.
@@ -182,6 +189,7 @@ impl Engine {
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(None),
             scan_pages: Default::default(),
+            arena: Default::default(),
             read_only: rec.read_only.clone(),
             wal,
             storage,
@@ -285,6 +293,8 @@ impl Engine {
             queued_requests,
             queued_bytes,
             log_bytes: view.segments.iter().map(|s| s.data_len()).sum(),
+            active_blocks_allocated: self.shared.arena.allocated.load(Ordering::Relaxed),
+            active_blocks_reused: self.shared.arena.reused.load(Ordering::Relaxed),
         }
     }
 
