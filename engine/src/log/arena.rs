@@ -75,8 +75,9 @@ impl Arena {
         for part in parts {
             if part.len() > self.block_bytes {
                 self.cut(&mut chunks, chunk_start);
+                let len = part.len() as u64;
                 chunks.push((pos, Bytes::from(part)));
-                pos += chunks.last().map_or(0, |(_, c)| c.len() as u64);
+                pos += len;
                 chunk_start = pos;
                 continue;
             }

@@ -40,7 +40,7 @@ struct ActiveFile {
     segment: Arc<Segment>,
 }
 
-/// One group of requests encoded into one buffer, written with one write.
+/// One group of requests, encoded (one buffer per request) and written with one write.
 pub(crate) struct Batch {
     pub start: u64,
     /// Encoded requests, in order, written back to back from `start`.
