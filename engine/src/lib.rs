@@ -34,8 +34,8 @@ pub mod verify;
 pub use config::{Durability, EngineConfig, OpenCheck};
 pub use error::{EngineError, Result};
 pub use log::{
-    AppendTicket, Appended, Clock, Engine, EngineStats, EventRef, OpenScan, ScanDirection,
-    StoredEvent, SystemClock,
+    AppendTicket, Appended, Clock, Engine, EngineStats, EventRef, FsyncStats, OpenScan,
+    ScanDirection, StoredEvent, SystemClock, FSYNC_BUCKETS_US,
 };
 pub use recovery::{Damage, RecoveryReport, TornTail};
 pub use types::{Lsn, SegmentId, Seq, TenantId};

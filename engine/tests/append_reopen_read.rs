@@ -274,3 +274,39 @@ fn reused_memory_never_changes_what_readers_see() {
         );
     }
 }
+
+/// Under `sync` durability each acknowledged append waited for an fdatasync, and the
+/// engine counts and times them (the metrics' fsync histogram); under `none` it makes
+/// none until a seal.
+#[test]
+fn fsyncs_are_counted_and_timed() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant("alpha");
+    {
+        let (engine, _) = open(sealog_engine::EngineConfig::new(dir.path()));
+        assert_eq!(engine.stats().fsyncs.calls, 0);
+        for i in 0..20u64 {
+            engine.append(&t, vec![event(i)]).unwrap();
+        }
+        let f = engine.stats().fsyncs;
+        // One after the other, so no two appends shared a group commit.
+        assert!(f.calls >= 20, "{f:?}");
+        assert!(f.total_ns > 0, "{f:?}");
+        let buckets = f.at_most;
+        assert!(
+            buckets.windows(2).all(|w| w[0] <= w[1]) && buckets[buckets.len() - 1] <= f.calls,
+            "cumulative and bounded by the calls: {f:?}"
+        );
+    }
+    let mut config = sealog_engine::EngineConfig::new(dir.path());
+    config.durability = sealog_engine::Durability::None;
+    let (engine, _) = open(config);
+    for i in 0..5u64 {
+        engine.append(&t, vec![event(100 + i)]).unwrap();
+    }
+    assert_eq!(
+        engine.stats().fsyncs.calls,
+        0,
+        "durability none does not sync"
+    );
+}

@@ -23,7 +23,8 @@ struct Histogram {
 /// Request and ingest counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Answered requests by route, then status.
+    requests: Mutex<BTreeMap<String, BTreeMap<u16, u64>>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     ingested: AtomicU64,
 }
@@ -31,14 +32,21 @@ pub struct Metrics {
 impl Metrics {
     /// Records one answered request.
     pub fn observe(&self, route: &str, status: u16, elapsed: Duration) {
-        *self
-            .requests
-            .lock()
-            .entry((route.to_owned(), status))
-            .or_default() += 1;
+        // A route's key is allocated once, not once per request.
+        {
+            let mut requests = self.requests.lock();
+            let by_status = match requests.get_mut(route) {
+                Some(m) => m,
+                None => requests.entry(route.to_owned()).or_default(),
+            };
+            *by_status.entry(status).or_default() += 1;
+        }
         let s = elapsed.as_secs_f64();
         let mut lat = self.latency.lock();
-        let h = lat.entry(route.to_owned()).or_default();
+        let h = match lat.get_mut(route) {
+            Some(h) => h,
+            None => lat.entry(route.to_owned()).or_default(),
+        };
         for (i, b) in BUCKETS.iter().enumerate() {
             if s <= *b {
                 h.counts[i] += 1;
@@ -56,38 +64,35 @@ impl Metrics {
     /// The text exposition, with `gauges` appended (name, help, value).
     pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
         let mut out = String::with_capacity(4096);
-        out.push_str("# HELP sealog_http_requests_total HTTP requests answered, by route and status.\n# TYPE sealog_http_requests_total counter\n");
-        for ((route, status), n) in self.requests.lock().iter() {
-            let _ = writeln!(
-                out,
-                "sealog_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
-                escape(route)
-            );
-        }
-        out.push_str("# HELP sealog_http_request_duration_seconds Time to answer, by route.\n# TYPE sealog_http_request_duration_seconds histogram\n");
-        for (route, h) in self.latency.lock().iter() {
+        family(
+            &mut out,
+            "sealog_http_requests_total",
+            "HTTP requests answered, by route and status.",
+            "counter",
+        );
+        for (route, by_status) in self.requests.lock().iter() {
             let r = escape(route);
-            for (i, b) in BUCKETS.iter().enumerate() {
+            for (status, n) in by_status {
                 let _ = writeln!(
                     out,
-                    "sealog_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
-                    h.counts[i]
+                    "sealog_http_requests_total{{route=\"{r}\",status=\"{status}\"}} {n}"
                 );
             }
-            let _ = writeln!(
-                out,
-                "sealog_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "sealog_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "sealog_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
-                h.count
+        }
+        family(
+            &mut out,
+            "sealog_http_request_duration_seconds",
+            "Time to answer, by route.",
+            "histogram",
+        );
+        for (route, h) in self.latency.lock().iter() {
+            histogram(
+                &mut out,
+                "sealog_http_request_duration_seconds",
+                &format!("route=\"{}\"", escape(route)),
+                BUCKETS.iter().copied().zip(h.counts),
+                h.count,
+                h.sum,
             );
         }
         let _ = writeln!(
@@ -103,6 +108,37 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Writes the `# HELP` and `# TYPE` lines of a metric family.
+pub fn family(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Writes one histogram series: `buckets` are (upper bound, cumulative count) in
+/// increasing order; `labels` is empty or `k="v",…` (escaped).
+pub fn histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    buckets: impl IntoIterator<Item = (f64, u64)>,
+    count: u64,
+    sum: f64,
+) {
+    let sep = if labels.is_empty() { "" } else { "," };
+    for (le, n) in buckets {
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
+    let braces = |l: &str| {
+        if l.is_empty() {
+            String::new()
+        } else {
+            format!("{{{l}}}")
+        }
+    };
+    let _ = writeln!(out, "{name}_sum{} {sum}", braces(labels));
+    let _ = writeln!(out, "{name}_count{} {count}", braces(labels));
 }
 
 fn escape(s: &str) -> String {

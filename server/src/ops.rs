@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use sealog_engine::FSYNC_BUCKETS_US;
 use serde_json::json;
 
 use crate::app::AppState;
@@ -117,6 +118,24 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
         ),
     ];
     let mut text = app.metrics.render(&gauges);
+    let f = s.fsyncs;
+    crate::metrics::family(
+        &mut text,
+        "sealog_log_fsync_duration_seconds",
+        "Time of each fsync of the log that acknowledgments wait for.",
+        "histogram",
+    );
+    crate::metrics::histogram(
+        &mut text,
+        "sealog_log_fsync_duration_seconds",
+        "",
+        FSYNC_BUCKETS_US
+            .iter()
+            .map(|us| *us as f64 / 1e6)
+            .zip(f.at_most),
+        f.calls,
+        f.total_ns as f64 / 1e9,
+    );
     app.webhooks.render_metrics(&mut text);
     (
         [(

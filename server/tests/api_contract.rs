@@ -120,7 +120,24 @@ fn authentication_then_role_then_request() {
     assert_eq!(s.req("GET", "/healthz", &[], b"").json()["status"], "ok");
     let m = s.req("GET", "/metrics", &[], b"");
     assert_eq!(m.status, 200);
-    assert!(m.text().contains("sealog_http_requests_total"));
+    let text = m.text();
+    assert!(text.contains("sealog_http_requests_total{route=\"/api/audit-logs\",status=\"201\"}"));
+    // The writer's events above waited for fdatasyncs, which the histogram counts.
+    let value = |name: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let fsyncs = value("sealog_log_fsync_duration_seconds_count ");
+    assert!(fsyncs >= 1.0, "{text}");
+    assert_eq!(
+        value("sealog_log_fsync_duration_seconds_bucket{le=\"+Inf\"} "),
+        fsyncs
+    );
+    assert!(value("sealog_log_fsync_duration_seconds_sum ") > 0.0);
+    assert!(value("sealog_log_fsync_duration_seconds_bucket{le=\"1\"} ") <= fsyncs);
     let o = s.req("GET", "/openapi.json", &[], b"");
     assert_eq!(o.status, 200);
     assert!(o.json()["openapi"].as_str().unwrap().starts_with("3."));

@@ -12,6 +12,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::append::{AppendTicket, Budget, Request};
 use super::commit::Sequencer;
+use super::fsyncs::FsyncStats;
 use super::sync::{Sealer, Syncer};
 use super::view::LogView;
 use crate::chain::ChainHead;
@@ -49,6 +50,8 @@ pub(crate) struct Shared {
     pub scan_pages: super::pages::ScanPages,
     /// Blocks of active-segment memory allocated and reused (`log::arena`).
     pub arena: Arc<super::arena::ArenaCounters>,
+    /// The syncer's fsyncs, timed (`log::fsyncs`).
+    pub fsyncs: super::fsyncs::FsyncCounters,
 }
 
 impl fmt::Debug for Shared {
@@ -130,6 +133,8 @@ pub struct EngineStats {
     pub active_blocks_allocated: u64,
     /// Blocks taken again once their segment had sealed and no reader held them.
     pub active_blocks_reused: u64,
+    /// The syncer's fsyncs: how many, how long.
+    pub fsyncs: FsyncStats,
 }
 
 /// The storage engine. Cheap to share (`Arc<Engine>`); every method takes `&self`.
@@ -190,6 +195,7 @@ impl Engine {
             poison_cause: Mutex::new(None),
             scan_pages: Default::default(),
             arena: Default::default(),
+            fsyncs: Default::default(),
             read_only: rec.read_only.clone(),
             wal,
             storage,
@@ -295,6 +301,7 @@ impl Engine {
             log_bytes: view.segments.iter().map(|s| s.data_len()).sum(),
             active_blocks_allocated: self.shared.arena.allocated.load(Ordering::Relaxed),
             active_blocks_reused: self.shared.arena.reused.load(Ordering::Relaxed),
+            fsyncs: self.shared.fsyncs.snapshot(),
         }
     }
 

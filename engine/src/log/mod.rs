@@ -16,6 +16,7 @@ mod arena;
 mod commit;
 mod encode;
 mod engine;
+mod fsyncs;
 mod pace;
 mod pages;
 pub(crate) mod read;
@@ -25,6 +26,7 @@ pub(crate) mod view;
 
 pub use append::{AppendTicket, Appended};
 pub use engine::{Clock, Engine, EngineStats, SystemClock};
+pub use fsyncs::{FsyncStats, FSYNC_BUCKETS_US};
 pub use pace::ReadPace;
 pub use pages::OpenScan;
 pub use read::{EventRef, StoredEvent};

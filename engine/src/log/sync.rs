@@ -163,11 +163,11 @@ impl Syncer {
             _ => m,
         });
         let synced = match self.shared.config.durability {
-            Durability::Sync => Some(file.sync_data().ctx(&path, "fdatasync")),
+            Durability::Sync => Some(self.sync_data(&file, &path)),
             Durability::Interval { ms }
                 if self.last_sync.elapsed() >= Duration::from_millis(ms) =>
             {
-                Some(file.sync_data().ctx(&path, "fdatasync"))
+                Some(self.sync_data(&file, &path))
             }
             _ => None,
         };
@@ -264,9 +264,17 @@ impl Syncer {
         }
     }
 
+    /// fdatasync, timed for the metrics (a failed call is not counted: it poisons).
+    fn sync_data(&self, file: &FileHandle, path: &std::path::Path) -> Result<()> {
+        let started = Instant::now();
+        file.sync_data().ctx(path, "fdatasync")?;
+        self.shared.fsyncs.record(started.elapsed());
+        Ok(())
+    }
+
     fn sync_pending(&mut self) {
         if let Some((file, path, lsn)) = self.unsynced.take() {
-            match file.sync_data().ctx(&path, "fdatasync") {
+            match self.sync_data(&file, &path) {
                 Ok(()) => self.shared.durable_lsn.store(lsn.0, Ordering::SeqCst),
                 Err(e) => self.shared.poison(e.to_string()),
             }
@@ -287,7 +295,7 @@ impl Syncer {
         if let Some(refusal) = self.shared.write_refusal() {
             return Err(refusal);
         }
-        file.sync_data().ctx(path, "fdatasync")?;
+        self.sync_data(file, path)?;
         let Segment::Active(active) = segment.as_ref() else {
             return Err(EngineError::Poisoned {
                 cause: "internal: sealing a sealed segment".into(),
@@ -310,7 +318,9 @@ impl Syncer {
         frame::encode_seal(&mut buf, &seal);
         file.write_all_at(&buf, end).ctx(path, "write seal")?;
         file.set_len(end + buf.len() as u64).ctx(path, "truncate")?;
+        let started = Instant::now();
         file.sync_all().ctx(path, "fsync")?;
+        self.shared.fsyncs.record(started.elapsed());
         if self.shared.config.durability == Durability::None {
             tracing::warn!(segment = %active.id, "durability = none: segment sealed; events appended since the last seal were not synced");
         }
