@@ -28,8 +28,9 @@ impl FsyncCounters {
         }
         let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.total_ns.fetch_add(ns, Ordering::Relaxed);
-        // Last: a reader that sees the call counted sees its bucket too (on the
-        // platforms we run on; a scrape may otherwise lag one call, never more).
+        // Counted last, with Release: a snapshot that sees this call sees its bucket
+        // too. A call still being recorded may show in its bucket first; `snapshot`
+        // caps the buckets at the calls.
         self.calls.fetch_add(1, Ordering::Release);
     }
 
