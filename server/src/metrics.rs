@@ -95,16 +95,20 @@ impl Metrics {
                 h.sum,
             );
         }
+        family(
+            &mut out,
+            "sealog_events_ingested_total",
+            "Events acknowledged (201) since start.",
+            "counter",
+        );
         let _ = writeln!(
             out,
-            "# HELP sealog_events_ingested_total Events acknowledged (201) since start.\n# TYPE sealog_events_ingested_total counter\nsealog_events_ingested_total {}",
+            "sealog_events_ingested_total {}",
             self.ingested.load(Ordering::Relaxed)
         );
         for (name, help, value) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
+            family(&mut out, name, help, "gauge");
+            let _ = writeln!(out, "{name} {value}");
         }
         out
     }

@@ -266,8 +266,18 @@ impl Syncer {
 
     /// fdatasync, timed for the metrics (a failed call is not counted: it poisons).
     fn sync_data(&self, file: &FileHandle, path: &std::path::Path) -> Result<()> {
+        self.timed(|| file.sync_data().ctx(path, "fdatasync"))
+    }
+
+    /// fsync (data and metadata), timed like [`Self::sync_data`].
+    fn sync_all(&self, file: &FileHandle, path: &std::path::Path) -> Result<()> {
+        self.timed(|| file.sync_all().ctx(path, "fsync"))
+    }
+
+    /// Runs one sync and counts its time in the fsync metrics if it succeeded.
+    fn timed(&self, sync: impl FnOnce() -> Result<()>) -> Result<()> {
         let started = Instant::now();
-        file.sync_data().ctx(path, "fdatasync")?;
+        sync()?;
         self.shared.fsyncs.record(started.elapsed());
         Ok(())
     }
@@ -318,9 +328,7 @@ impl Syncer {
         frame::encode_seal(&mut buf, &seal);
         file.write_all_at(&buf, end).ctx(path, "write seal")?;
         file.set_len(end + buf.len() as u64).ctx(path, "truncate")?;
-        let started = Instant::now();
-        file.sync_all().ctx(path, "fsync")?;
-        self.shared.fsyncs.record(started.elapsed());
+        self.sync_all(file, path)?;
         if self.shared.config.durability == Durability::None {
             tracing::warn!(segment = %active.id, "durability = none: segment sealed; events appended since the last seal were not synced");
         }

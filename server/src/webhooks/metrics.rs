@@ -37,7 +37,7 @@ impl Webhooks {
             ),
         ];
         for (i, (name, kind, help)) in families.iter().enumerate() {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            crate::metrics::family(out, name, help, kind);
             for h in &hooks {
                 let id = h.def.read().id.clone();
                 let p = h.progress.lock().clone();
