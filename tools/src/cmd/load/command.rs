@@ -21,6 +21,8 @@ const CONCURRENCY_MAX: usize = 4096;
 const BATCH_EVENTS_MAX: usize = 10_000;
 /// Most tenants rotated through.
 const TENANTS_MAX: usize = 100_000;
+/// Most threads driving the connections.
+const THREADS_MAX: usize = 256;
 
 /// Options of `sealog load`.
 #[derive(Debug, clap::Args)]
@@ -69,6 +71,11 @@ pub struct Args {
     /// Give events an event_description (full-text indexing load).
     #[arg(long)]
     with_text: bool,
+    /// Threads driving the connections. 1 runs them all on this thread: on a machine
+    /// shared with the server that takes the least CPU per request (each extra thread
+    /// parks and wakes between answers); more only when one core cannot keep up.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 /// Runs the load and prints the report.
@@ -84,10 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         pool.event_bytes_mean
     );
     let interval = request_interval(args.rate, args.batch, args.mix_queries);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = runtime(args.threads)?;
     let rss = args.report_rss_pid.map(RssSampler::start).transpose()?;
     eprintln!(
         "{} connections to {} for {:?} after {:?} of warm-up, {}…",
@@ -150,7 +154,26 @@ fn check(args: &Args) -> anyhow::Result<()> {
     anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
     anyhow::ensure!(!args.timeout.is_zero(), "--timeout must be more than 0");
     anyhow::ensure!(args.pool >= 1, "--pool must be at least 1");
+    anyhow::ensure!(
+        (1..=THREADS_MAX).contains(&args.threads),
+        "--threads must be 1..={THREADS_MAX}"
+    );
     Ok(())
+}
+
+/// The runtime the connections run on: this thread alone for 1, else `threads` workers.
+pub fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    };
+    builder
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 /// Runs `concurrency` connections to the end of the plan's schedule.

@@ -7,21 +7,13 @@ use std::time::{Duration, Instant};
 
 use hyper::Method;
 
-use super::command::{drive, measured};
+use super::command::{drive, measured, runtime};
 use super::pool::Pool;
 use super::report::{line, RunInfo};
 use super::schedule::{request_interval, Schedule};
 use super::worker::{tenant_headers, Plan};
 use crate::client::stand_in::{reply, StandIn};
 use crate::client::Endpoint;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn plan(batch: usize, query_pct: u8, tenants: usize, interval: Option<Duration>) -> Arc<Plan> {
     Arc::new(Plan {
@@ -42,7 +34,8 @@ fn plan(batch: usize, query_pct: u8, tenants: usize, interval: Option<Duration>)
 
 #[test]
 fn unthrottled_single_events_and_queries() {
-    let rt = runtime();
+    // `--threads 1`, the default: the stand-in and the connections share one thread.
+    let rt = runtime(1).unwrap();
     let server = rt.block_on(StandIn::start(|_, seen| match seen.method {
         Method::POST => reply(201, r#"{"id":"x","seq":1}"#, &[]),
         _ => reply(200, r#"{"audit_logs":[],"total":0}"#, &[]),
@@ -87,7 +80,7 @@ fn unthrottled_single_events_and_queries() {
 
 #[test]
 fn throttled_batches_count_errors() {
-    let rt = runtime();
+    let rt = runtime(2).unwrap();
     // Every third request fails: the load goes on and counts them.
     let server = rt.block_on(StandIn::start(|n, _| match n % 3 {
         2 => reply(503, r#"{"detail":"busy"}"#, &[("retry-after", "1")]),
@@ -129,7 +122,7 @@ fn throttled_batches_count_errors() {
 
 #[test]
 fn a_down_server_is_counted_not_fatal() {
-    let rt = runtime();
+    let rt = runtime(2).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
