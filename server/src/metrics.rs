@@ -20,33 +20,34 @@ struct Histogram {
     sum: f64,
 }
 
+/// One route's answered requests.
+#[derive(Debug, Default)]
+struct Route {
+    /// Count by status.
+    by_status: BTreeMap<u16, u64>,
+    latency: Histogram,
+}
+
 /// Request and ingest counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// Answered requests by route, then status.
-    requests: Mutex<BTreeMap<String, BTreeMap<u16, u64>>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    /// Answered requests by route (one lock per request).
+    routes: Mutex<BTreeMap<String, Route>>,
     ingested: AtomicU64,
 }
 
 impl Metrics {
     /// Records one answered request.
     pub fn observe(&self, route: &str, status: u16, elapsed: Duration) {
-        // A route's key is allocated once, not once per request.
-        {
-            let mut requests = self.requests.lock();
-            let by_status = match requests.get_mut(route) {
-                Some(m) => m,
-                None => requests.entry(route.to_owned()).or_default(),
-            };
-            *by_status.entry(status).or_default() += 1;
-        }
         let s = elapsed.as_secs_f64();
-        let mut lat = self.latency.lock();
-        let h = match lat.get_mut(route) {
-            Some(h) => h,
-            None => lat.entry(route.to_owned()).or_default(),
+        let mut routes = self.routes.lock();
+        // A route's key is allocated once, not once per request.
+        let r = match routes.get_mut(route) {
+            Some(r) => r,
+            None => routes.entry(route.to_owned()).or_default(),
         };
+        *r.by_status.entry(status).or_default() += 1;
+        let h = &mut r.latency;
         for (i, b) in BUCKETS.iter().enumerate() {
             if s <= *b {
                 h.counts[i] += 1;
@@ -64,18 +65,19 @@ impl Metrics {
     /// The text exposition, with `gauges` appended (name, help, value).
     pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
         let mut out = String::with_capacity(4096);
+        let routes = self.routes.lock();
         family(
             &mut out,
             "sealog_http_requests_total",
             "HTTP requests answered, by route and status.",
             "counter",
         );
-        for (route, by_status) in self.requests.lock().iter() {
-            let r = escape(route);
-            for (status, n) in by_status {
+        for (route, r) in routes.iter() {
+            let name = escape(route);
+            for (status, n) in &r.by_status {
                 let _ = writeln!(
                     out,
-                    "sealog_http_requests_total{{route=\"{r}\",status=\"{status}\"}} {n}"
+                    "sealog_http_requests_total{{route=\"{name}\",status=\"{status}\"}} {n}"
                 );
             }
         }
@@ -85,7 +87,7 @@ impl Metrics {
             "Time to answer, by route.",
             "histogram",
         );
-        for (route, h) in self.latency.lock().iter() {
+        for (route, Route { latency: h, .. }) in routes.iter() {
             histogram(
                 &mut out,
                 "sealog_http_request_duration_seconds",
@@ -95,6 +97,7 @@ impl Metrics {
                 h.sum,
             );
         }
+        drop(routes);
         family(
             &mut out,
             "sealog_events_ingested_total",
@@ -149,4 +152,46 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_route_and_status_with_their_latency() {
+        let m = Metrics::default();
+        m.observe("/b", 201, Duration::from_micros(300));
+        m.observe("/b", 201, Duration::from_millis(3));
+        m.observe("/b", 422, Duration::from_secs(20));
+        m.observe("/a", 200, Duration::from_millis(1));
+        m.add_ingested(2);
+        let out = m.render(&[("sealog_x", "A gauge.", 1.5)]);
+        let has = |line: &str| assert!(out.lines().any(|l| l == line), "{line}\n{out}");
+        has(r#"sealog_http_requests_total{route="/a",status="200"} 1"#);
+        has(r#"sealog_http_requests_total{route="/b",status="201"} 2"#);
+        has(r#"sealog_http_requests_total{route="/b",status="422"} 1"#);
+        // Cumulative buckets; 20 s is past the last bound, so only in +Inf.
+        has(r#"sealog_http_request_duration_seconds_bucket{route="/b",le="0.0005"} 1"#);
+        has(r#"sealog_http_request_duration_seconds_bucket{route="/b",le="0.005"} 2"#);
+        has(r#"sealog_http_request_duration_seconds_bucket{route="/b",le="10"} 2"#);
+        has(r#"sealog_http_request_duration_seconds_bucket{route="/b",le="+Inf"} 3"#);
+        has(r#"sealog_http_request_duration_seconds_count{route="/b"} 3"#);
+        has(r#"sealog_http_request_duration_seconds_bucket{route="/a",le="0.001"} 1"#);
+        has(r#"sealog_http_request_duration_seconds_bucket{route="/a",le="0.0005"} 0"#);
+        has("sealog_events_ingested_total 2");
+        has("# TYPE sealog_x gauge");
+        has("sealog_x 1.5");
+        let sum = out
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(r#"sealog_http_request_duration_seconds_sum{route="/b"} "#)
+            })
+            .unwrap();
+        let sum: f64 = sum.parse().unwrap();
+        assert!((sum - 20.0033).abs() < 1e-9, "{sum}");
+        // Routes in name order, each family once.
+        assert!(out.find(r#"route="/a""#) < out.find(r#"route="/b""#));
+        assert_eq!(out.matches("# TYPE sealog_http_requests_total").count(), 1);
+    }
 }

@@ -7,9 +7,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use indicatif::ProgressBar;
 use sealog_engine::search::{SearchConfig, SearchIndex};
 use sealog_engine::storage::{FileStorage, Storage};
 use sealog_engine::{Engine, EngineConfig};
+
+/// How long the rebuild waits on an indexer that keeps failing (it retries every
+/// second) with no commit before it gives up: long enough for a passing fault, short
+/// enough that a full disk or a broken directory ends the command with its cause.
+const FAILING_WITHOUT_PROGRESS_MAX: Duration = Duration::from_secs(30);
+/// How often progress is read.
+const PROGRESS_TICK: Duration = Duration::from_millis(100);
 
 /// Options of `sealog reindex`.
 #[derive(Debug, clap::Args)]
@@ -34,17 +42,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("rebuilding the index of {} events…", report.events);
     let started = Instant::now();
     let search = SearchIndex::open(engine.clone(), config)?;
-    let bar = indicatif::ProgressBar::new(target.0);
+    let bar = ProgressBar::new(target.0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} eta {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    while search.progress().0 < target {
-        bar.set_position(search.progress().1 .0);
-        if let Some(failure) = search.failure() {
-            bar.println(format!("indexer failing: {failure}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let watched = watch(
+        target.0,
+        || {
+            let (committed, processed) = search.progress();
+            (committed.0, processed.0)
+        },
+        || search.failure(),
+        &bar,
+        FAILING_WITHOUT_PROGRESS_MAX,
+        PROGRESS_TICK,
+    );
+    if let Err(e) = watched {
+        bar.abandon();
+        return Err(e);
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
@@ -56,4 +72,102 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         target.0 as f64 / secs.max(1e-9)
     );
     Ok(())
+}
+
+/// Waits until `progress` (committed, processed) has committed `target`, showing it on
+/// `bar`. A failure is printed when it first appears (not again while it repeats); if
+/// the indexer keeps failing without a commit for `failing_max`, gives up with it.
+fn watch(
+    target: u64,
+    mut progress: impl FnMut() -> (u64, u64),
+    mut failure: impl FnMut() -> Option<String>,
+    bar: &ProgressBar,
+    failing_max: Duration,
+    tick: Duration,
+) -> anyhow::Result<()> {
+    let mut shown: Option<String> = None;
+    let (mut committed_before, mut committed_at) = (progress().0, Instant::now());
+    loop {
+        let (committed, processed) = progress();
+        if committed >= target {
+            return Ok(());
+        }
+        bar.set_position(processed);
+        if committed != committed_before {
+            (committed_before, committed_at) = (committed, Instant::now());
+        }
+        match failure() {
+            Some(f) => {
+                if committed_at.elapsed() >= failing_max {
+                    anyhow::bail!(
+                        "the indexer kept failing for {failing_max:?} with no progress \
+                         ({committed} of {target} events committed): {f}"
+                    );
+                }
+                if shown.as_ref() != Some(&f) {
+                    bar.suspend(|| eprintln!("indexer failing, retrying every second: {f}"));
+                    shown = Some(f);
+                }
+            }
+            None => shown = None,
+        }
+        std::thread::sleep(tick);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    const TICK: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn returns_once_the_target_is_committed() {
+        let step = Cell::new(0u64);
+        let progress = || {
+            step.set(step.get() + 10);
+            (step.get(), step.get() + 5)
+        };
+        let bar = ProgressBar::hidden();
+        watch(100, progress, || None, &bar, Duration::from_secs(60), TICK).unwrap();
+        assert_eq!(step.get(), 100);
+    }
+
+    #[test]
+    fn a_failure_that_commits_nothing_ends_the_wait_with_its_cause() {
+        let bar = ProgressBar::hidden();
+        let e = watch(
+            100,
+            || (40, 70),
+            || Some("No space left on device".to_owned()),
+            &bar,
+            Duration::from_millis(30),
+            TICK,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("No space left on device"), "{e}");
+        assert!(e.contains("40 of 100 events committed"), "{e}");
+    }
+
+    #[test]
+    fn a_failing_indexer_that_still_commits_is_waited_for() {
+        // It fails on every look but commits a little between: never stalled long.
+        let step = Cell::new(0u64);
+        let progress = || {
+            step.set(step.get() + 1);
+            (step.get(), step.get())
+        };
+        let bar = ProgressBar::hidden();
+        watch(
+            50,
+            progress,
+            || Some("transient".to_owned()),
+            &bar,
+            Duration::from_millis(500),
+            TICK,
+        )
+        .unwrap();
+    }
 }
