@@ -40,5 +40,6 @@ pub use log::{
 pub use recovery::{Damage, RecoveryReport, TornTail};
 pub use types::{Lsn, SegmentId, Seq, TenantId};
 
+mod failure_log;
 #[allow(unsafe_code)]
 mod mmap;

@@ -26,6 +26,7 @@ use super::store::{GrowingTree, NodeFile, State, TreeStore};
 use super::tree::{self, ProofError};
 use super::Hash;
 use crate::error::{EngineError, Result};
+use crate::failure_log::FailureLog;
 use crate::log::{Engine, ReadPace, ScanDirection};
 use crate::storage::Storage;
 use crate::types::{Lsn, Seq, TenantId};
@@ -476,11 +477,14 @@ fn run(shared: Arc<Shared>, lsn: Lsn, trees: HashMap<TenantId, GrowingTree>) {
         stalled: HashMap::new(),
         grown: false,
     };
+    let mut log = FailureLog::default();
     loop {
         match follower.follow() {
             Ok(()) => return,
             Err(e) => {
-                tracing::error!(error = %e, "Merkle follower failed; retrying in 1 s (checkpoints wait)");
+                if log.should_log(&e.to_string()) {
+                    tracing::error!(error = %e, "Merkle follower failed; retrying every second (checkpoints wait)");
+                }
                 shared.status.lock().failure = Some(e.to_string());
                 if shared.stop.load(Ordering::SeqCst) {
                     return;

@@ -8,6 +8,7 @@
 //! hash in tantivy's commit payload: a restart resumes exactly after it.
 
 use std::ops::ControlFlow;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,22 +25,35 @@ use super::merge::LsnMergePolicy;
 use super::schema::document;
 use super::segments::sorted_segments;
 use crate::error::{EngineError, Result};
+use crate::failure_log::FailureLog;
 use crate::limits::{INDEX_BATCH_EVENTS, INDEX_DOCS_IN_FLIGHT_MAX};
 use crate::log::{ReadPace, ScanDirection};
 use crate::types::Lsn;
 
-/// The indexer thread's body: retries after failures (reported through `failure`).
+/// The indexer thread's body: retries after failures and panics, every second
+/// (reported through `failure`; logged when new, then once a minute while it lasts).
 pub(crate) fn run(shared: Arc<Shared>) {
+    let mut log = FailureLog::default();
     while !shared.stop.load(Ordering::SeqCst) {
-        match follow(&shared) {
-            Ok(()) => return,
-            Err(e) => {
-                tracing::error!(error = %e, "indexer failed; retrying in 1 s (queries still see every event, from the log)");
-                *shared.failure.lock() = Some(e.to_string());
-                std::thread::sleep(Duration::from_secs(1));
-            }
+        let failure = match std::panic::catch_unwind(AssertUnwindSafe(|| follow(&shared))) {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(panic) => format!("indexer panicked: {}", panic_message(&*panic)),
+        };
+        if log.should_log(&failure) {
+            tracing::error!(error = %failure, "indexer failed; retrying every second (queries still see every event, from the log)");
         }
+        *shared.failure.lock() = Some(failure);
+        std::thread::sleep(Duration::from_secs(1));
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 fn follow(shared: &Shared) -> Result<()> {
@@ -74,8 +88,10 @@ fn follow(shared: &Shared) -> Result<()> {
             let end = pace.next_read(next, INDEX_BATCH_EVENTS, false, || {
                 shared.engine.stats().visible_lsn
             });
-            let added = index_batch(shared, &mut writer, &in_flight, next..end)?;
-            uncommitted += added;
+            index_batch(shared, &mut writer, &in_flight, next..end)?;
+            // Every event read counts, indexed or skipped as unreadable: a log whose
+            // last events cannot be indexed still gets a commit past them.
+            uncommitted += end.0 - next.0;
             next = end;
         }
         let due = uncommitted >= shared.config.commit_events
@@ -117,7 +133,7 @@ fn index_batch(
     writer: &mut IndexWriter<Counted>,
     in_flight: &InFlight,
     range: std::ops::Range<Lsn>,
-) -> Result<u64> {
+) -> Result<()> {
     let mut docs = Vec::new();
     let mut resolutions = Vec::new();
     let mut skipped = 0u64;
@@ -183,7 +199,7 @@ fn index_batch(
             .tail_events_scanned
             .fetch_add(read, Ordering::Relaxed);
     }
-    Ok(added)
+    Ok(())
 }
 
 fn apply_resolution(shared: &Shared, lsn: Lsn) {

@@ -75,8 +75,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Waits until `progress` (committed, processed) has committed `target`, showing it on
-/// `bar`. A failure is printed when it first appears (not again while it repeats); if
-/// the indexer keeps failing without a commit for `failing_max`, gives up with it.
+/// `bar`. A failure is printed when it first appears (again only after a commit); if
+/// the indexer is failing and has committed nothing for `failing_max`, gives up with it.
 fn watch(
     target: u64,
     mut progress: impl FnMut() -> (u64, u64),
@@ -95,21 +95,20 @@ fn watch(
         bar.set_position(processed);
         if committed != committed_before {
             (committed_before, committed_at) = (committed, Instant::now());
+            // Printed once per stall: the indexer clears its failure while it retries.
+            shown = None;
         }
-        match failure() {
-            Some(f) => {
-                if committed_at.elapsed() >= failing_max {
-                    anyhow::bail!(
-                        "the indexer kept failing for {failing_max:?} with no progress \
-                         ({committed} of {target} events committed): {f}"
-                    );
-                }
-                if shown.as_ref() != Some(&f) {
-                    bar.suspend(|| eprintln!("indexer failing, retrying every second: {f}"));
-                    shown = Some(f);
-                }
+        if let Some(f) = failure() {
+            if committed_at.elapsed() >= failing_max {
+                anyhow::bail!(
+                    "the indexer committed nothing for {failing_max:?} while failing \
+                     ({committed} of {target} events committed): {f}"
+                );
             }
-            None => shown = None,
+            if shown.as_ref() != Some(&f) {
+                bar.suspend(|| eprintln!("indexer failing, retrying every second: {f}"));
+                shown = Some(f);
+            }
         }
         std::thread::sleep(tick);
     }
