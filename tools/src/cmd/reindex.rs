@@ -39,7 +39,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("removing {}", config.dir.display()))?;
     }
     let target = engine.stats().visible_lsn;
-    eprintln!("rebuilding the index of {} events…", report.events);
+    let plural = if report.events == 1 { "" } else { "s" };
+    eprintln!("rebuilding the index of {} event{plural}…", report.events);
     let started = Instant::now();
     let search = SearchIndex::open(engine.clone(), config)?;
     let bar = ProgressBar::new(target.0);
