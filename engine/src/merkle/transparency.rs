@@ -482,10 +482,11 @@ fn run(shared: Arc<Shared>, lsn: Lsn, trees: HashMap<TenantId, GrowingTree>) {
         match follower.follow() {
             Ok(()) => return,
             Err(e) => {
-                if log.should_log(&e.to_string()) {
-                    tracing::error!(error = %e, "Merkle follower failed; retrying every second (checkpoints wait)");
+                let failure = e.to_string();
+                if log.should_log(&failure) {
+                    tracing::error!(error = %failure, "Merkle follower failed; retrying every second (checkpoints wait)");
                 }
-                shared.status.lock().failure = Some(e.to_string());
+                shared.status.lock().failure = Some(failure);
                 if shared.stop.load(Ordering::SeqCst) {
                     return;
                 }
