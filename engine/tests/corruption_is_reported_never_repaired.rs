@@ -193,3 +193,54 @@ fn damage_inside_the_active_segment_is_not_mistaken_for_a_torn_tail() {
     let last = engine.get_by_lsn(Lsn(40)).unwrap().unwrap();
     assert_eq!(last.hash, acked.events[39].1.hash);
 }
+
+#[test]
+fn damage_to_the_last_event_of_a_sealed_segment_is_named_by_its_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let acked = build(dir.path());
+    let (engine, _) = open(tiny_config(dir.path()));
+    let last = (1..)
+        .map(Lsn)
+        .take_while(|lsn| engine.get_by_lsn(*lsn).unwrap().unwrap().segment.0 == 1)
+        .last()
+        .unwrap();
+    let ev = engine.get_by_lsn(last).unwrap().unwrap();
+    drop(engine);
+    let (target_tenant, target) = acked.events.iter().find(|(_, a)| a.lsn == last).unwrap();
+    // A byte of its body: no valid event frame follows it in the segment, only the seal.
+    flip(&segment_file(dir.path(), 1), ev.body_offset() + 20);
+
+    let (engine, report) = open(tiny_config(dir.path()));
+    assert_eq!(report.damage.len(), 1, "{:?}", report.damage);
+    let d = &report.damage[0];
+    assert_eq!(
+        (d.segment.0, d.offset, d.lsns, d.id),
+        (1, ev.offset, Some((last, last)), Some(target.id)),
+        "{d}"
+    );
+    assert!(matches!(
+        engine.get_by_lsn(last),
+        Err(EngineError::Corrupt { lsn: Some(l), .. }) if l == last
+    ));
+    assert!(engine.get_by_seq(target_tenant, target.seq).is_err());
+    assert!(engine.get_by_lsn(Lsn(last.0 + 1)).unwrap().is_some());
+    assert!(engine.write_refusal().is_none(), "its index file names it");
+    drop(engine);
+
+    // Without the index file, the walk alone still knows the damaged LSN from the seal:
+    // reads of it fail with the damage (not "no such event"), and since its tenant is
+    // unknown, appends are refused.
+    std::fs::remove_file(dir.path().join("wal").join(format!("{:020}.idx", 1))).unwrap();
+    let (engine, report) = open(tiny_config(dir.path()));
+    assert!(
+        report.damage.iter().any(|d| d.lsns == Some((last, last))),
+        "{:?}",
+        report.damage
+    );
+    assert!(matches!(
+        engine.get_by_lsn(last),
+        Err(EngineError::Corrupt { .. })
+    ));
+    assert!(engine.get_by_lsn(Lsn(last.0 + 1)).unwrap().is_some());
+    assert!(engine.write_refusal().is_some());
+}

@@ -415,11 +415,34 @@ fn a_flipped_byte_is_an_unreadable_frame_named_by_segment_and_offset() {
         .iter()
         .find(|e| e.seq.0 > 3 && e.segment == b.events[0].segment)
         .unwrap();
-    let seg = dir.path().join("wal").join(format!("{}.seg", ev.segment));
+    flip_and_check_named(dir.path(), ev);
+}
+
+#[test]
+fn a_flipped_byte_in_the_last_event_of_a_sealed_segment_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = build(dir.path());
+    // No valid event follows it in its segment, only the seal.
+    let ev = b
+        .events
+        .iter()
+        .filter(|e| e.segment == b.events[0].segment)
+        .max_by_key(|e| e.lsn)
+        .unwrap();
+    assert!(
+        b.events.iter().any(|e| e.segment != ev.segment),
+        "the segment is sealed"
+    );
+    flip_and_check_named(dir.path(), ev);
+}
+
+/// Flips a byte of `ev`'s frame; `sealog verify` must name it by segment, offset and id.
+fn flip_and_check_named(dir: &Path, ev: &StoredEvent) {
+    let seg = dir.join("wal").join(format!("{}.seg", ev.segment));
     let mut bytes = std::fs::read(&seg).unwrap();
     bytes[ev.offset as usize + 200] ^= 0x01;
     std::fs::write(&seg, &bytes).unwrap();
-    let r = verify_dir(dir.path());
+    let r = verify_dir(dir);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     let expected = format!("segment {} byte {}: event {}", ev.segment, ev.offset, ev.id);
     assert!(r.stdout.contains(&expected), "{expected}\n{}", r.stdout);

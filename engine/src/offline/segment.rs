@@ -113,6 +113,7 @@ pub(crate) fn load(
         seg.header.first_lsn,
         tail_may_be_torn,
         false,
+        seg.seal.map(|s| s.last_lsn),
     );
     Ok(Loaded::Segment(seg, Box::new(walk)))
 }

@@ -178,7 +178,7 @@ fn open_segment(
     // past the end as zeros), but never less than the header: its CRC may end in zero
     // bytes, and a segment with no frames yet is then shorter than its header.
     let bytes = read_nonzero_prefix(file.as_ref(), size, SEGMENT_HEADER_BYTES as u64, &path)?;
-    let walk = scan::walk(&bytes, id, header.first_lsn, is_last, false);
+    let walk = scan::walk(&bytes, id, header.first_lsn, is_last, false, None);
     Ok(Opened::Active {
         id,
         path,
@@ -209,7 +209,7 @@ pub(crate) fn seal_is_plausible(seal: &SealRecord, header: &SegmentHeader, size:
 /// a damaged sealed segment (no torn tail is possible there).
 fn open_unsealed(header: SegmentHeader, bytes: bytes::Bytes, had_seal: bool) -> Opened {
     let id = header.id;
-    let walk = scan::walk(&bytes, id, header.first_lsn, false, true);
+    let walk = scan::walk(&bytes, id, header.first_lsn, false, true, None);
     let mut damage = walk.damage;
     let why = if had_seal {
         "its seal does not match its contents"
@@ -328,7 +328,14 @@ fn open_sealed(
         }
     }
     // Walk the frames: to rebuild the index, or to locate the damage.
-    let walk = scan::walk(&bytes, id, header.first_lsn, false, !intact);
+    let walk = scan::walk(
+        &bytes,
+        id,
+        header.first_lsn,
+        false,
+        !intact,
+        Some(seal.last_lsn),
+    );
     let mut damage = walk.damage;
     if !intact && damage.is_empty() {
         damage.push(Damage {

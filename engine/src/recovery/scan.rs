@@ -38,20 +38,21 @@ pub(crate) struct Walk {
 /// `tail_may_be_torn` is true only for the last segment of the log.
 ///
 /// `check_hashes` also recomputes every body's SHA-256 (used when a sealed segment's
-/// digest does not match, to name the altered events).
-/// Largest seq gap padded inside one segment's tenant run (4 bytes of index each).
-const SEQ_GAP_PAD_MAX: u64 = 1 << 20;
-
+/// digest does not match, to name the altered events). `sealed_last` is the last LSN a
+/// valid seal gives the segment: damage with no valid event after it then still has
+/// known LSNs (up to the seal's), which the report names and the index marks damaged.
 pub(crate) fn walk(
     bytes: &[u8],
     segment: SegmentId,
     first_lsn: Lsn,
     tail_may_be_torn: bool,
     check_hashes: bool,
+    sealed_last: Option<Lsn>,
 ) -> Walk {
     let mut w = Walker {
         bytes,
         segment,
+        sealed_last,
         expected: first_lsn,
         index: MemIndex::new(first_lsn),
         pending: Vec::new(),
@@ -92,6 +93,9 @@ pub(crate) fn walk(
     }
 }
 
+/// Largest seq gap padded inside one segment's tenant run (4 bytes of index each).
+const SEQ_GAP_PAD_MAX: u64 = 1 << 20;
+
 enum Resume {
     At(usize),
     Done(Box<Walk>),
@@ -100,6 +104,8 @@ enum Resume {
 struct Walker<'a> {
     bytes: &'a [u8],
     segment: SegmentId,
+    /// The seal's last LSN, for a sealed segment.
+    sealed_last: Option<Lsn>,
     expected: Lsn,
     index: MemIndex,
     /// Frames of the request being read (not yet ended).
@@ -189,11 +195,23 @@ impl<'a> Walker<'a> {
         self.commit_pending();
         self.identity_lost = true;
         let Some(next) = later.first() else {
-            let why = format!("{why}; nothing valid follows in the segment");
+            // In a sealed segment the seal says which LSNs the damage took: from here to
+            // its last (the seal frame itself is not an event, so `later` never has it).
+            let lsns = self
+                .sealed_last
+                .filter(|last| *last >= self.expected)
+                .map(|last| (self.expected, last));
+            if let Some((from, to)) = lsns {
+                let lost = to.0 - from.0 + 1;
+                self.index.push_damaged(pos as u32, lost);
+                self.lost_lsns += lost;
+                self.expected = Lsn(to.0 + 1);
+            }
+            let why = format!("{why}; no valid event follows in the segment");
             self.damage.push(Damage {
                 segment: self.segment,
                 offset: pos as u64,
-                lsns: None,
+                lsns,
                 id: None,
                 why,
             });
