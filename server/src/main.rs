@@ -28,6 +28,7 @@ fn main() -> std::process::ExitCode {
         LogFormat::Json => tracing_subscriber::fmt()
             .json()
             .with_env_filter(filter)
+            .with_writer(std::io::stderr)
             .init(),
     }
     match sealog_server::run(config) {
