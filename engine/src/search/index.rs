@@ -102,6 +102,9 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     /// Tests hold the indexer still to have a log tail the index has not read.
     pub paused: AtomicBool,
+    /// Unit tests make the indexer panic once, when it reads this LSN (0: never).
+    #[cfg(test)]
+    pub panic_once_at: AtomicU64,
     /// The indexer's last failure, if it is failing.
     pub failure: Mutex<Option<String>>,
 }
@@ -169,6 +172,8 @@ impl SearchIndex {
             metrics: SearchMetrics::default(),
             stop: AtomicBool::new(false),
             paused: AtomicBool::new(false),
+            #[cfg(test)]
+            panic_once_at: AtomicU64::new(0),
             failure: Mutex::new(None),
             config,
         });

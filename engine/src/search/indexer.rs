@@ -134,6 +134,13 @@ fn index_batch(
     in_flight: &InFlight,
     range: std::ops::Range<Lsn>,
 ) -> Result<()> {
+    #[cfg(test)]
+    {
+        let at = shared.panic_once_at.load(Ordering::SeqCst);
+        if range.contains(&Lsn(at)) && shared.panic_once_at.swap(0, Ordering::SeqCst) == at {
+            panic!("test panic at lsn {at}");
+        }
+    }
     let mut docs = Vec::new();
     let mut resolutions = Vec::new();
     let mut skipped = 0u64;
@@ -377,6 +384,47 @@ mod tests {
         );
         let reader = index.reader().unwrap();
         assert_eq!(reader.searcher().num_docs(), 3_000);
+    }
+
+    /// A panic in the indexer is reported as its failure and retried: the index then
+    /// catches up with every event once (the uncommitted work of the panicked attempt is
+    /// dropped with its writer, whose lock is released for the next).
+    #[test]
+    fn a_panic_is_reported_and_retried_without_losing_or_doubling_documents() {
+        use crate::search::{SearchConfig, SearchIndex};
+        use crate::storage::{FileStorage, Storage};
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::EngineConfig::new(dir.path());
+        config.segment_bytes = crate::limits::SEGMENT_BYTES_MIN;
+        let (engine, _) =
+            crate::Engine::open(config, Arc::new(FileStorage) as Arc<dyn Storage>).unwrap();
+        let engine = Arc::new(engine);
+        let mut search_config = SearchConfig::new(dir.path());
+        search_config.commit_interval = Duration::from_millis(20);
+        let search = SearchIndex::open(engine.clone(), search_config).unwrap();
+        search.shared.panic_once_at.store(5, Ordering::SeqCst);
+        let tenant = crate::TenantId::new("t").unwrap();
+        for n in 0..10 {
+            let json = format!(r#"{{"event_type":"e.{n}","user_id":"u{}"}}"#, n % 3);
+            let event = crate::event::prepare_event(json.as_bytes()).unwrap();
+            engine.append(&tenant, vec![event]).unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let failure = loop {
+            if let Some(f) = search.failure() {
+                break f;
+            }
+            assert!(Instant::now() < deadline, "the panic was never reported");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(
+            failure.contains("indexer panicked: test panic at lsn 5"),
+            "{failure}"
+        );
+        assert!(search.wait_committed(Lsn(10), Duration::from_secs(30)));
+        assert_eq!(search.committed_docs(), 10);
+        assert_eq!(search.failure(), None, "cleared once it works again");
+        search.close();
     }
 
     /// With the bound reached, the indexer waits until documents leave.
