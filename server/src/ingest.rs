@@ -207,13 +207,17 @@ fn prepare_batch(bytes: &[u8], ndjson: bool) -> Result<Vec<PreparedEvent>, ApiEr
     let mut events = Vec::new();
     let mut push = |index: usize,
                     result: Result<PreparedEvent, Vec<FieldError>>,
-                    errors: &mut Vec<Value>| match result {
-        Ok(p) if p.body_len_hint() > sealog_engine::limits::EVENT_BYTES_MAX + 1024 => {
+                    errors: &mut Vec<Value>| {
+        match result {
+        // An element of a JSON array is measured as compact canonical JSON (an NDJSON
+        // line is also measured as sent, below; a single event's body by its length).
+        Ok(p) if p.client_bytes() > sealog_engine::limits::EVENT_BYTES_MAX => {
             errors.push(item(
                 vec!["body".into(), index.into()],
                 "value_error",
                 format!(
-                    "Value error, the event is over {} bytes",
+                    "Value error, the event is {} bytes as compact canonical JSON; one event may have at most {}",
+                    p.client_bytes(),
                     sealog_engine::limits::EVENT_BYTES_MAX
                 ),
                 Value::Null,
@@ -222,6 +226,7 @@ fn prepare_batch(bytes: &[u8], ndjson: bool) -> Result<Vec<PreparedEvent>, ApiEr
         }
         Ok(p) => events.push(p),
         Err(errs) => errors.extend(errs.iter().map(|e| with_prefix(Some(index), e))),
+    }
     };
     let mut count = 0usize;
     if ndjson {

@@ -995,6 +995,29 @@ fn oversized_bodies(c: &Ctx) {
         &over.chunks(64 * 1024).collect::<Vec<_>>(),
     );
     check_413(c, "size: chunked, 1 MiB + 1", &got);
+    // A batch's events have the same bound: an element of a JSON array measured as
+    // compact canonical JSON (the whitespace between its tokens does not count).
+    let compact = |bytes: usize| {
+        let frame =
+            r#"{"audit_metadata":{"a":""},"event_type":"size.edge","severity":"low"}"#.len();
+        format!(
+            r#"{{ "event_type" : "size.edge", "severity": "low", "audit_metadata" : {{ "a" : "{}" }} }}"#,
+            "x".repeat(bytes - frame)
+        )
+    };
+    let at_limit = format!("[{},\n{}]", compact(100), compact(MIB));
+    let r = c.post(
+        "size: a batch's event of exactly 1 MiB",
+        "/api/audit-logs/batch",
+        at_limit.as_bytes(),
+    );
+    c.check_status("size: a batch's event of exactly 1 MiB", r, 201);
+    let over = format!("[{},{}]", compact(100), compact(MIB + 1));
+    c.batch(
+        "size: a batch's event of 1 MiB + 1",
+        over.as_bytes(),
+        &[("body/1", "value_error")],
+    );
     // 33 MiB of chunks to the batch endpoint, from one reused 1 MiB buffer.
     let block = vec![b' '; MIB];
     let got = post_chunked(c, "/api/audit-logs/batch", &[&block[..]; 33]);

@@ -97,6 +97,11 @@ impl FieldError {
         };
         let mut err = Self::new(loc, e.reason.kind(), msg);
         err.input = Value::Number(input).to_serde();
+        if err.kind == "int_too_big" {
+            // The bound: the integers a double holds exactly (RFC 8785's number rule).
+            let max = super::jcs::SAFE_INTEGER_MAX;
+            err.ctx = Some(json!({"ge": -(max as i64), "le": max}));
+        }
         err
     }
 }

@@ -51,6 +51,15 @@ impl PreparedEvent {
         self.members.len() + SERVER_MEMBERS_BYTES_MAX + 2
     }
 
+    /// The size of the event as stored, without the server's fields: the client's
+    /// members and the defaults sealog fills in (`severity`, `changed_fields`) as compact
+    /// canonical JSON. What "the whole event after parsing" measures for an event that
+    /// did not arrive as a request body of its own.
+    pub fn client_bytes(&self) -> usize {
+        // Each member is followed by a comma; the object has one comma fewer, and braces.
+        self.members.len() + 1
+    }
+
     /// Tags the id this event will get ([`crate::idtag`]). Only a request's first event
     /// uses its tag; the engine ignores tags on the others.
     pub fn with_id_tag(mut self, tag: crate::idtag::IdTag) -> Self {

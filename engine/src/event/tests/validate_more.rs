@@ -161,6 +161,10 @@ fn unsafe_integers_in_free_form_objects_are_refused_where_they_are() {
         "integer outside ±(2^53 − 1) would be rounded; send it as a string"
     );
     assert_eq!(errs[1].input, json!(9007199254740993u64));
+    assert_eq!(
+        errs[1].ctx,
+        Some(json!({"ge": -9007199254740991i64, "le": 9007199254740991u64}))
+    );
     assert_eq!(errs[2].input, json!("-12345678901234567890"));
     // A float whose canonical form is a bare integer beyond 2^53 − 1 is refused too
     // (other readers would take it back as an unsafe integer); large floats written
