@@ -20,6 +20,16 @@ pub const BATCH_EVENTS_MAX: usize = 10_000;
 /// Largest request body of a batch append (bytes). The spec's 32 MiB.
 pub const BATCH_BYTES_MAX: usize = 32 * 1024 * 1024;
 
+/// Most bytes one append request may hold as prepared (`PreparedEvent::body_len_hint`:
+/// canonical bodies with room for the server's fields). A batch's request body is
+/// bounded by [`BATCH_BYTES_MAX`], but its canonical form can be longer: each event gains
+/// its server fields (up to ~270 bytes) and defaults (`severity`, a computed
+/// `changed_fields`), and a number written with an exponent may canonicalize longer
+/// (`9e15` is `9000000000000000`). Half again the body plus 1 KiB per event covers every
+/// batch short of one built to expand; such a batch is refused
+/// ([`crate::EngineError::BatchBounds`]; sealogd answers 413), never half stored.
+pub const APPEND_BYTES_MAX: usize = BATCH_BYTES_MAX + BATCH_BYTES_MAX / 2 + BATCH_EVENTS_MAX * 1024;
+
 /// Deepest nesting of arrays and objects inside one event (the event object itself is
 /// depth 1). Bounds parser recursion, so hostile input cannot overflow the stack.
 pub const JSON_DEPTH_MAX: usize = 32;
@@ -71,7 +81,7 @@ pub const GROUP_COMMIT_BYTES_MAX: usize = 64 * 1024 * 1024;
 pub const SYNC_INTERVAL_MS_MAX: u64 = 10_000;
 
 const _: () = assert!(RECORD_BYTES_MAX as u64 * 64 <= SEGMENT_BYTES_MAX);
-const _: () = assert!(BATCH_BYTES_MAX <= GROUP_COMMIT_BYTES_MAX);
+const _: () = assert!(APPEND_BYTES_MAX <= GROUP_COMMIT_BYTES_MAX);
 const _: () = assert!(SEGMENT_BYTES_MAX + GROUP_COMMIT_BYTES_MAX as u64 <= u32::MAX as u64);
 const _: () = assert!(EVENT_BYTES_MAX <= BATCH_BYTES_MAX);
 

@@ -103,6 +103,11 @@ impl From<EngineError> for ApiError {
             EngineError::Poisoned { .. } | EngineError::ReadOnly { .. } | EngineError::Closed => {
                 ApiError::Unavailable(format!("writes are refused: {e}"))
             }
+            // Only a batch whose canonical form grew far past its body reaches the
+            // engine's bound (the server checks events and body bytes first).
+            EngineError::BatchBounds { .. } => {
+                ApiError::TooLarge(format!("the batch is too large once canonical: {e}"))
+            }
             EngineError::HashMismatch { .. } | EngineError::Corrupt { .. } => {
                 ApiError::Internal(format!("stored data is damaged: {e}"))
             }

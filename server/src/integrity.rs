@@ -322,7 +322,18 @@ pub async fn proof(
     }
     let ev = crate::reads::find(&app, &tenant, id).await?;
     let t = app.transparency.clone();
-    let p = blocking(move || t.inclusion(&tenant, ev.seq, size)).await?;
+    let seq = ev.seq;
+    let p = blocking(move || match t.inclusion(&tenant, seq, size) {
+        // At the latest size, before the tenant's first checkpoint: the event exists, it
+        // is just not covered yet (as its receipt says), not a size that does not exist.
+        Err(IntegrityError::NotFound(_)) if size.is_none() => {
+            Err(IntegrityError::NotCovered(format!(
+                "event seq {seq} is not covered by a checkpoint yet (checkpoints are issued about once a second; retry shortly)"
+            )))
+        }
+        other => other,
+    })
+    .await?;
     Ok(json_bytes(
         StatusCode::OK,
         inclusion_json(&p).to_string().into_bytes(),

@@ -1018,6 +1018,33 @@ fn oversized_bodies(c: &Ctx) {
         over.as_bytes(),
         &[("body/1", "value_error")],
     );
+    // A batch just under 32 MiB is stored although its stored form (each event with its
+    // server fields) is larger than 32 MiB.
+    let event = format!(
+        r#"{{"event_type":"size.batch","audit_metadata":{{"p":"{}"}}}}"#,
+        "a".repeat(4000)
+    );
+    let n = (32 * MIB - 2) / (event.len() + 1);
+    let full = format!("[{}]", vec![event.as_str(); n].join(","));
+    assert!(full.len() <= 32 * MIB && n <= 10_000);
+    let r = c.post(
+        "size: a batch of 32 MiB",
+        "/api/audit-logs/batch",
+        full.as_bytes(),
+    );
+    c.check_status("size: a batch of 32 MiB", r, 201);
+    // One whose canonical form grows far past its body (`9e15` is `9000000000000000`)
+    // is refused as too large: 413, nothing stored.
+    let numbers = vec!["9e15"; 40_000].join(",");
+    let event = format!(r#"{{"event_type":"size.grows","audit_metadata":{{"n":[{numbers}]}}}}"#);
+    let grows = format!("[{}]", vec![event.as_str(); 90].join(","));
+    assert!(grows.len() <= 32 * MIB);
+    let r = c.post(
+        "size: a batch that grows",
+        "/api/audit-logs/batch",
+        grows.as_bytes(),
+    );
+    c.check_detail("size: a batch that grows", r, 413);
     // 33 MiB of chunks to the batch endpoint, from one reused 1 MiB buffer.
     let block = vec![b' '; MIB];
     let got = post_chunked(c, "/api/audit-logs/batch", &[&block[..]; 33]);

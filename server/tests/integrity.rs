@@ -628,3 +628,29 @@ fn checkpoints_survive_kill_9_under_load() {
         "{v}"
     );
 }
+
+/// Before a tenant's first checkpoint, its events are "not covered yet" (409) for a proof
+/// at the default size as for a receipt, not a missing size (404).
+#[test]
+fn a_proof_before_the_first_checkpoint_is_not_covered_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    // One checkpoint cycle a minute: none comes during the test.
+    let config = dir.path().join("sealog.toml");
+    std::fs::write(&config, "checkpoint-interval-ms = 60000\n").unwrap();
+    let s = Server::start_in(dir.path(), &["--config", config.to_str().unwrap()]);
+    ingest(&s, 7, 3);
+    let chain = read_chain(&s, ADMIN, Some(T));
+    let id = chain[0]["id"].as_str().unwrap();
+    for path in [
+        format!("/api/audit-logs/{id}/proof"),
+        format!("/api/audit-logs/{id}/receipt"),
+    ] {
+        let r = get(&s, &path);
+        assert_eq!(r.status, 409, "{path}: {}", r.text());
+        assert!(r.text().contains("not covered"), "{path}: {}", r.text());
+    }
+    // A size that has no checkpoint is still 404, and so is the tenant's checkpoint.
+    let r = get(&s, &format!("/api/audit-logs/{id}/proof?tree_size=3"));
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(get(&s, "/api/audit-logs/checkpoint").status, 404);
+}

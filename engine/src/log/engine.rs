@@ -19,7 +19,7 @@ use crate::chain::ChainHead;
 use crate::config::{Durability, EngineConfig};
 use crate::error::{EngineError, IoContext, Result};
 use crate::event::PreparedEvent;
-use crate::limits::{BATCH_BYTES_MAX, BATCH_EVENTS_MAX};
+use crate::limits::{APPEND_BYTES_MAX, BATCH_EVENTS_MAX};
 use crate::recovery::{self, RecoveryReport};
 use crate::storage::Storage;
 use crate::types::{Lsn, TenantId};
@@ -252,12 +252,12 @@ impl Engine {
         wait: bool,
     ) -> Result<AppendTicket> {
         let bytes: usize = events.iter().map(PreparedEvent::body_len_hint).sum();
-        if events.is_empty() || events.len() > BATCH_EVENTS_MAX || bytes > BATCH_BYTES_MAX {
+        if events.is_empty() || events.len() > BATCH_EVENTS_MAX || bytes > APPEND_BYTES_MAX {
             return Err(EngineError::BatchBounds {
                 events: events.len(),
                 bytes,
                 events_max: BATCH_EVENTS_MAX,
-                bytes_max: BATCH_BYTES_MAX,
+                bytes_max: APPEND_BYTES_MAX,
             });
         }
         if let Some(refusal) = self.shared.write_refusal() {
