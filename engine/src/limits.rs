@@ -23,12 +23,13 @@ pub const BATCH_BYTES_MAX: usize = 32 * 1024 * 1024;
 /// Most bytes one append request may hold as prepared (`PreparedEvent::body_len_hint`:
 /// canonical bodies with room for the server's fields). A batch's request body is
 /// bounded by [`BATCH_BYTES_MAX`], but its canonical form can be longer: each event gains
-/// its server fields (up to ~270 bytes) and defaults (`severity`, a computed
-/// `changed_fields`), and a number written with an exponent may canonicalize longer
-/// (`9e15` is `9000000000000000`). Half again the body plus 1 KiB per event covers every
-/// batch short of one built to expand; such a batch is refused
-/// ([`crate::EngineError::BatchBounds`]; sealogd answers 413), never half stored.
-pub const APPEND_BYTES_MAX: usize = BATCH_BYTES_MAX + BATCH_BYTES_MAX / 2 + BATCH_EVENTS_MAX * 1024;
+/// its server fields (up to ~270 bytes) and defaults (`severity`; a computed
+/// `changed_fields`, which for an event with only `new_values` repeats its keys: at most
+/// the event's size again), and a number written with an exponent may canonicalize
+/// longer (`9e15` is `9000000000000000`, four times as long). Twice the body plus 1 KiB
+/// per event covers every batch but one whose numbers are written to grow; such a batch
+/// is refused whole ([`crate::EngineError::BatchBounds`]; sealogd answers 413).
+pub const APPEND_BYTES_MAX: usize = 2 * BATCH_BYTES_MAX + BATCH_EVENTS_MAX * 1024;
 
 /// Deepest nesting of arrays and objects inside one event (the event object itself is
 /// depth 1). Bounds parser recursion, so hostile input cannot overflow the stack.
@@ -75,13 +76,22 @@ pub const QUEUE_BYTES_MAX: usize = 256 * 1024 * 1024;
 
 /// Most bytes the writer puts into one write + fdatasync. Bounds the torn region after a
 /// crash and the latency of the batch that waits longest.
-pub const GROUP_COMMIT_BYTES_MAX: usize = 64 * 1024 * 1024;
+pub const GROUP_COMMIT_BYTES_MAX: usize = 128 * 1024 * 1024;
 
 /// Longest `interval` durability period (milliseconds).
 pub const SYNC_INTERVAL_MS_MAX: u64 = 10_000;
 
 const _: () = assert!(RECORD_BYTES_MAX as u64 * 64 <= SEGMENT_BYTES_MAX);
-const _: () = assert!(APPEND_BYTES_MAX <= GROUP_COMMIT_BYTES_MAX);
+// One append request, framed (frame and record headers and the tenant per event), fits
+// in one group commit, hence in a segment's overshoot.
+const _: () = assert!(
+    APPEND_BYTES_MAX
+        + BATCH_EVENTS_MAX
+            * (crate::frame::FRAME_HEADER_BYTES
+                + crate::frame::RECORD_HEADER_BYTES
+                + TENANT_CHARS_MAX)
+        <= GROUP_COMMIT_BYTES_MAX
+);
 const _: () = assert!(SEGMENT_BYTES_MAX + GROUP_COMMIT_BYTES_MAX as u64 <= u32::MAX as u64);
 const _: () = assert!(EVENT_BYTES_MAX <= BATCH_BYTES_MAX);
 
