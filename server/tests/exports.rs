@@ -137,12 +137,12 @@ fn text_of(v: &Value) -> String {
 }
 
 /// CEF's rule for a value: at most `max` characters, the last replaced by `…` when cut;
-/// control characters other than line breaks become spaces.
+/// control characters other than line breaks (C0, DEL and C1) become spaces.
 fn cef_value(s: &str, max: usize) -> String {
     let s: String = s
         .chars()
         .map(|c| {
-            if c.is_ascii_control() && c != '\n' && c != '\r' {
+            if c.is_control() && c != '\n' && c != '\r' {
                 ' '
             } else {
                 c
@@ -161,7 +161,7 @@ fn cef_value(s: &str, max: usize) -> String {
 fn leef_value(s: &str, delimiter: char) -> String {
     s.chars()
         .map(|c| {
-            if c == delimiter || c.is_ascii_control() {
+            if c == delimiter || c.is_control() {
                 ' '
             } else {
                 c

@@ -89,8 +89,10 @@ pub(crate) fn write_cef(
     out: &mut Vec<u8>,
 ) -> Result<(), BodyError> {
     let event_type = m.text(Column::EventType).unwrap_or_default();
+    // CEF requires a Name: a description that would print blank does not count.
     let name = m
         .text(Column::EventDescription)
+        .filter(|d| d.chars().any(|c| !c.is_whitespace() && !c.is_control()))
         .unwrap_or_else(|| event_type.clone());
     let severity = m.text(Column::Severity).unwrap_or_default();
     out.extend_from_slice(b"CEF:0|");

@@ -1,6 +1,8 @@
 //! Copying text with some bytes replaced, a run at a time: the encoders' inner loop.
 //! Every byte the tables below name is ASCII, so replacing it never splits a UTF-8
-//! character, and the output is valid UTF-8 whenever the input is.
+//! character, and the output is valid UTF-8 whenever the input is. The C1 control
+//! characters (U+0080..U+009F, two bytes `C2 80`..`C2 9F`) become one space each, as the
+//! C0 ones and DEL do, whatever the table.
 
 use crate::event::scan::{eq_mask, lt_mask};
 
@@ -31,7 +33,7 @@ pub(crate) struct Table {
 const SPECIALS_MAX: usize = 2;
 
 /// A table that keeps everything but `specials` (and makes every other control
-/// character, C0 and DEL, a space).
+/// character, C0 and DEL, a space; C1 is handled beside the table).
 pub(crate) const fn table(specials: &[(u8, Action)]) -> Table {
     let mut actions = [Action::Keep; 256];
     let mut c = 0;
@@ -62,14 +64,23 @@ pub(crate) const fn table(specials: &[(u8, Action)]) -> Table {
 #[inline(always)]
 fn may_act(w: u64, table: &Table) -> bool {
     // The masks' lowest flag is exact, so "any flag" is exact too.
-    let mut m = lt_mask(w, 0x20) | eq_mask(w, 0x7f);
+    let mut m = lt_mask(w, 0x20) | eq_mask(w, 0x7f) | eq_mask(w, C1_LEAD);
     for &s in &table.specials {
         m |= eq_mask(w, s);
     }
     m != 0
 }
 
-/// Appends `text` to `out`, each byte as `table` says.
+/// The first byte of every C1 control character in UTF-8.
+const C1_LEAD: u8 = 0xC2;
+
+/// Whether `text[i..]` starts with a C1 control character.
+#[inline(always)]
+fn is_c1(text: &[u8], i: usize) -> bool {
+    text[i] == C1_LEAD && text.get(i + 1).is_some_and(|c| (0x80..=0x9F).contains(c))
+}
+
+/// Appends `text` to `out`, each byte as `table` says, each C1 control as a space.
 pub(crate) fn write_escaped(text: &[u8], table: &Table, out: &mut Vec<u8>) {
     let mut start = 0;
     let mut i = 0;
@@ -85,6 +96,13 @@ pub(crate) fn write_escaped(text: &[u8], table: &Table, out: &mut Vec<u8>) {
         }
         let end = (i + 8).min(text.len());
         while i < end {
+            if is_c1(text, i) {
+                out.extend_from_slice(&text[start..i]);
+                out.push(b' ');
+                i += 2;
+                start = i;
+                continue;
+            }
             let b = text[i];
             let action = table.actions[b as usize];
             if action != Action::Keep {
@@ -113,7 +131,15 @@ mod tests {
     /// The byte-at-a-time rule, for comparison.
     fn reference(text: &[u8], table: &Table) -> Vec<u8> {
         let mut out = Vec::new();
-        for &b in text {
+        let mut i = 0;
+        while i < text.len() {
+            let b = text[i];
+            i += 1;
+            if b == 0xC2 && text.get(i).is_some_and(|c| (0x80..=0x9F).contains(c)) {
+                out.push(b' ');
+                i += 1;
+                continue;
+            }
             match table.actions[b as usize] {
                 Action::Keep => out.push(b),
                 Action::Backslash => out.extend_from_slice(&[b'\\', b]),
@@ -133,7 +159,7 @@ mod tests {
             (b'\n', Action::Named),
         ]);
         const U: Table = table(&[(b'|', Action::Slash)]);
-        let alphabet: &[u8] = b"ab=\\\n\r\t|^\x7f\x1f \xc3\xa9~";
+        let alphabet: &[u8] = b"ab=\\\n\r\t|^\x7f\x1f \xc3\xa9~\xc2\xc2\x85\x9f\xa0";
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for len in 0..200 {
             for _ in 0..20 {

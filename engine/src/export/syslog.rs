@@ -12,8 +12,9 @@
 //!   DEL and C1 controls (which JSON leaves raw) are written `\u007f` etc.; the CEF and
 //!   LEEF writers replace them with spaces.
 //! - A message longer than the limit (default 8,192 octets) keeps its header and gains
-//!   `truncated="<full MSG octets>"` in its SD element; MSG is cut at a character
-//!   boundary to fit. The full event is in the JSON export, found by the `id` param.
+//!   `truncated="<the payload's full octets, without the BOM>"` in its SD element; MSG
+//!   is cut at a character boundary to fit. The full event is in the JSON export, found
+//!   by the `id` param.
 //! - Framing: LF ends each message, or RFC 6587 octet counting (`LEN SP MESSAGE`).
 
 use super::cef::write_cef;
@@ -139,14 +140,9 @@ impl Encoder for SyslogEncoder {
                 ev.write_returned(&mut self.msg)?;
                 escape_json_controls(&mut self.msg);
             }
-            SyslogPayload::Cef => {
-                write_cef(ev, &m, &mut self.msg)?;
-                blank_c1(&mut self.msg);
-            }
-            SyslogPayload::Leef => {
-                write_leef(LeefVersion::V2, ev, &m, &mut self.msg);
-                blank_c1(&mut self.msg);
-            }
+            // Their encoders already make every control character a space, C1 included.
+            SyslogPayload::Cef => write_cef(ev, &m, &mut self.msg)?,
+            SyslogPayload::Leef => write_leef(LeefVersion::V2, ev, &m, &mut self.msg),
         }
         self.message.clear();
         let header_end = self.header(ev, &m, None);
@@ -264,15 +260,4 @@ fn escape_json_controls(json: &mut Vec<u8>) {
         i += 1;
     }
     *json = out;
-}
-
-/// Replaces C1 control characters (two UTF-8 bytes) with one space.
-fn blank_c1(text: &mut Vec<u8>) {
-    let mut from = 0;
-    while let Some(at) = memchr::memchr(0xC2, &text[from..]).map(|k| from + k) {
-        if text.get(at + 1).is_some_and(|c| (0x80..=0x9F).contains(c)) {
-            text.splice(at..at + 2, [b' ']);
-        }
-        from = at + 1;
-    }
 }

@@ -66,6 +66,20 @@ fn cef_escapes_header_and_extension() {
 }
 
 #[test]
+fn a_blank_description_does_not_make_a_blank_cef_name() {
+    for description in ["", "  ", "\u{85}\u{7f}"] {
+        let json = serde_json::to_string(description).unwrap();
+        let b = body(&format!(r#""event_description":{json},"#));
+        let out = encode(&mut CefEncoder, &event(&b, None));
+        assert!(
+            out.starts_with("CEF:0|sealog|sealog|")
+                && out.contains("|ORDER_PLACED|ORDER_PLACED|8|"),
+            "{description:?}: {out}"
+        );
+    }
+}
+
+#[test]
 fn cef_cuts_long_values_at_a_character() {
     let long = "é".repeat(5000);
     let b = body(&format!(r#""event_description":"{long}","#));
@@ -129,6 +143,45 @@ fn syslog_message_shape_and_truncation() {
     assert_eq!(len.parse::<usize>().unwrap(), msg.len());
     assert!(msg.len() <= SYSLOG_MESSAGE_BYTES_DEFAULT);
     assert!(msg.contains(" truncated=\""), "{}", &msg[..300]);
+}
+
+#[test]
+fn cef_and_leef_make_every_control_character_a_space() {
+    // DEL and C1 (U+0080..U+009F) as JSON leaves them raw, in a header field (the CEF
+    // name), extension values and attributes; NEL (U+0085) next to NBSP (U+00A0), which
+    // is not a control character and stays.
+    let b = body("\"event_description\":\"A\u{85}B\u{9b}C\u{7f}D\u{80}E\u{a0}F\",\"user_name\":\"x\u{9f}y\",");
+    let records = [
+        encode(&mut CefEncoder, &event(&b, None)),
+        encode(
+            &mut LeefEncoder {
+                version: LeefVersion::V1,
+            },
+            &event(&b, None),
+        ),
+        encode(
+            &mut LeefEncoder {
+                version: LeefVersion::V2,
+            },
+            &event(&b, None),
+        ),
+        encode(
+            &mut SyslogEncoder::new(SyslogOptions {
+                payload: SyslogPayload::Cef,
+                ..SyslogOptions::default()
+            }),
+            &event(&b, None),
+        ),
+    ];
+    for out in records {
+        let line = out.strip_suffix('\n').unwrap();
+        assert!(
+            !line.chars().any(|c| c.is_control() && c != '\t'),
+            "{line:?}"
+        );
+        assert!(line.contains("A B C D E\u{a0}F"), "{line:?}");
+        assert!(line.contains("x y"), "{line:?}");
+    }
 }
 
 #[test]
