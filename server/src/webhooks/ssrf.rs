@@ -69,7 +69,7 @@ fn in4(a: Ipv4Addr, net: [u8; 4], prefix: u8) -> bool {
 
 /// Why an IPv4 address is not a public one, or None.
 fn refused_v4(a: Ipv4Addr) -> Option<&'static str> {
-    const RANGES: [([u8; 4], u8, &str); 15] = [
+    const RANGES: [([u8; 4], u8, &str); 16] = [
         ([169, 254, 169, 254], 32, "the cloud metadata address"),
         ([0, 0, 0, 0], 8, "an unspecified (\"this network\") address"),
         ([10, 0, 0, 0], 8, "a private address"),
@@ -83,6 +83,11 @@ fn refused_v4(a: Ipv4Addr) -> Option<&'static str> {
         ([198, 51, 100, 0], 24, "a documentation address"),
         ([203, 0, 113, 0], 24, "a documentation address"),
         ([198, 18, 0, 0], 15, "a benchmarking address"),
+        (
+            [192, 88, 99, 0],
+            24,
+            "a 6to4 relay anycast address (deprecated)",
+        ),
         ([224, 0, 0, 0], 4, "a multicast address"),
         ([240, 0, 0, 0], 4, "a reserved or broadcast address"),
     ];
@@ -93,7 +98,7 @@ fn refused_v4(a: Ipv4Addr) -> Option<&'static str> {
 }
 
 /// Why an IPv6 address is not a public one, or None. Addresses that embed an IPv4
-/// address (v4-mapped, v4-compatible, NAT64, 6to4) are judged by it.
+/// address (v4-mapped, v4-translated, v4-compatible, NAT64, 6to4) are judged by it.
 fn refused_v6(a: Ipv6Addr) -> Option<&'static str> {
     let s = a.segments();
     if a == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) {
@@ -112,8 +117,12 @@ fn refused_v6(a: Ipv6Addr) -> Option<&'static str> {
     if s[..6] == [0, 0, 0, 0, 0, 0] {
         return Some("an IPv4-compatible (deprecated) address");
     }
-    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        // NAT64's well-known prefix, and SIIT's IPv4-translated form (::ffff:0:a.b.c.d).
         return refused_v4(embedded(s[6], s[7]));
+    }
+    if s[..3] == [0x64, 0xff9b, 1] {
+        return Some("a local-use NAT64 address (64:ff9b:1::/48)");
     }
     if s[0] == 0x2002 {
         return refused_v4(embedded(s[1], s[2])).or(Some("a 6to4 address"));
@@ -124,6 +133,8 @@ fn refused_v6(a: Ipv6Addr) -> Option<&'static str> {
         x if x & 0xffc0 == 0xfec0 => Some("a site-local address"),
         x if x & 0xff00 == 0xff00 => Some("a multicast address"),
         0x2001 if s[1] == 0x0db8 => Some("a documentation address"),
+        0x3fff if s[1] & 0xf000 == 0 => Some("a documentation address"),
+        0x2001 if s[1] == 2 && s[2] == 0 => Some("a benchmarking address"),
         0x2001 if s[1] == 0 => Some("a Teredo tunnel address"),
         0x0100 if s[1..4] == [0, 0, 0] => Some("a discard-only address"),
         _ => None,
@@ -184,6 +195,15 @@ mod tests {
             "2002:a00:1::1",
             "::10.0.0.1",
             "2001::1",
+            "2001:2::1",
+            "3fff::1",
+            "3fff:fff:ffff::1",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:ffff::8.8.8.8",
+            "::ffff:0:a00:1",
+            "::ffff:0:7f00:1",
+            "192.88.99.1",
+            "198.19.255.255",
         ] {
             assert!(refused(a), "{a} should be refused");
         }
@@ -202,6 +222,10 @@ mod tests {
             "2a00:1450:4001::1",
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
+            "::ffff:0:808:808",
+            "2001:3::1",
+            "3fff:1000::1",
+            "192.88.100.1",
         ] {
             assert!(!refused(a), "{a} should pass");
         }
