@@ -205,28 +205,25 @@ fn with_prefix(index: Option<usize>, e: &FieldError) -> Value {
 fn prepare_batch(bytes: &[u8], ndjson: bool) -> Result<Vec<PreparedEvent>, ApiError> {
     let mut errors: Vec<Value> = Vec::new();
     let mut events = Vec::new();
+    let max = sealog_engine::limits::EVENT_BYTES_MAX;
+    // An element of a JSON array is measured as compact canonical JSON (an NDJSON line
+    // is also measured as sent, below; a single event's body by its length).
     let mut push = |index: usize,
                     result: Result<PreparedEvent, Vec<FieldError>>,
-                    errors: &mut Vec<Value>| {
-        match result {
-        // An element of a JSON array is measured as compact canonical JSON (an NDJSON
-        // line is also measured as sent, below; a single event's body by its length).
-        Ok(p) if p.client_bytes() > sealog_engine::limits::EVENT_BYTES_MAX => {
-            errors.push(item(
-                vec!["body".into(), index.into()],
-                "value_error",
-                format!(
-                    "Value error, the event is {} bytes as compact canonical JSON; one event may have at most {}",
-                    p.client_bytes(),
-                    sealog_engine::limits::EVENT_BYTES_MAX
-                ),
-                Value::Null,
-                Some(json!({"max_bytes": sealog_engine::limits::EVENT_BYTES_MAX})),
-            ))
-        }
+                    errors: &mut Vec<Value>| match result {
+        Ok(p) if p.client_bytes() > max => errors.push(item(
+            vec!["body".into(), index.into()],
+            "value_error",
+            format!(
+                "Value error, the event is {} bytes as compact canonical JSON; \
+                 one event may have at most {max}",
+                p.client_bytes()
+            ),
+            Value::Null,
+            Some(json!({"max_bytes": max})),
+        )),
         Ok(p) => events.push(p),
         Err(errs) => errors.extend(errs.iter().map(|e| with_prefix(Some(index), e))),
-    }
     };
     let mut count = 0usize;
     if ndjson {
