@@ -326,11 +326,7 @@ pub async fn proof(
     let p = blocking(move || match t.inclusion(&tenant, seq, size) {
         // At the latest size, before the tenant's first checkpoint: the event exists, it
         // is just not covered yet (as its receipt says), not a size that does not exist.
-        Err(IntegrityError::NotFound(_)) if size.is_none() => {
-            Err(IntegrityError::NotCovered(format!(
-                "event seq {seq} is not covered by a checkpoint yet (checkpoints are issued about once a second; retry shortly)"
-            )))
-        }
+        Err(IntegrityError::NotFound(_)) if size.is_none() => Err(not_covered_yet(seq)),
         other => other,
     })
     .await?;
@@ -388,6 +384,13 @@ pub async fn consistency(
     Ok(json_bytes(StatusCode::OK, body.to_string().into_bytes()))
 }
 
+/// 409 for an event that no checkpoint covers yet (a proof or a receipt asked too soon).
+fn not_covered_yet(seq: Seq) -> IntegrityError {
+    IntegrityError::NotCovered(format!(
+        "event seq {seq} is not covered by a checkpoint yet (checkpoints are issued about once a second; retry shortly)"
+    ))
+}
+
 /// `GET /api/audit-logs/{id}/receipt`: the event, the latest checkpoint covering it and
 /// the inclusion proof at that size, in one document an auditor can check offline.
 pub async fn receipt(
@@ -407,9 +410,7 @@ pub async fn receipt(
     let (cp, p) = blocking(move || {
         let cp = t.latest_checkpoint(&tn)?.filter(|c| c.size >= seq.0);
         let Some(cp) = cp else {
-            return Err(IntegrityError::NotCovered(format!(
-                "event seq {seq} is not covered by a checkpoint yet (checkpoints are issued about once a second; retry shortly)"
-            )));
+            return Err(not_covered_yet(seq));
         };
         let p = t.inclusion(&tn, seq, Some(cp.size))?;
         Ok((cp, p))

@@ -76,7 +76,7 @@ const C1_LEAD: u8 = 0xC2;
 
 /// Whether `text[i..]` starts with a C1 control character.
 #[inline(always)]
-fn is_c1(text: &[u8], i: usize) -> bool {
+pub(crate) fn is_c1(text: &[u8], i: usize) -> bool {
     text[i] == C1_LEAD && text.get(i + 1).is_some_and(|c| (0x80..=0x9F).contains(c))
 }
 

@@ -18,6 +18,7 @@
 //! - Framing: LF ends each message, or RFC 6587 octet counting (`LEN SP MESSAGE`).
 
 use super::cef::write_cef;
+use super::escape::is_c1;
 use super::leef::{write_leef, LeefVersion};
 use super::members::{Column, Members};
 use super::text::{cut_bytes_at_char, rfc3339_us, severity_syslog};
@@ -239,8 +240,7 @@ impl SyslogEncoder {
 /// Rewrites DEL and C1 control characters (which JSON may leave raw inside strings) as
 /// `\u00XX` escapes: the same JSON value, with no raw control character.
 fn escape_json_controls(json: &mut Vec<u8>) {
-    let raw_control =
-        |at: usize| json[at] == 0x7f || json.get(at + 1).is_some_and(|c| (0x80..=0x9F).contains(c));
+    let raw_control = |at: usize| json[at] == 0x7f || is_c1(json, at);
     // Candidates are found with SIMD: most messages have none.
     if !memchr::memchr2_iter(0x7f, 0xC2, json).any(raw_control) {
         return;
@@ -251,7 +251,7 @@ fn escape_json_controls(json: &mut Vec<u8>) {
         let b = json[i];
         if b == 0x7f {
             out.extend_from_slice(b"\\u007f");
-        } else if b == 0xC2 && json.get(i + 1).is_some_and(|c| (0x80..=0x9F).contains(c)) {
+        } else if is_c1(json, i) {
             out.extend_from_slice(format!("\\u00{:02x}", json[i + 1]).as_bytes());
             i += 1;
         } else {
