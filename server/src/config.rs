@@ -135,8 +135,26 @@ pub struct Config {
 }
 
 impl Config {
-    /// Merges the sources; reports every bad setting with where it came from.
+    /// The storage engine's configuration.
+    pub fn engine_config(&self) -> sealog_engine::EngineConfig {
+        let mut ec = sealog_engine::EngineConfig::new(&self.data_dir);
+        ec.durability = self.durability;
+        ec.segment_bytes = self.segment_bytes;
+        ec
+    }
+
+    /// Merges the sources; reports every bad setting with where it came from. Nothing is
+    /// opened or created: a bad setting is refused before the data directory is touched.
     pub fn load(args: Args) -> anyhow::Result<Config> {
+        let config = Config::merge(args)?;
+        config.engine_config().validate()?;
+        if let Some(token) = crate::keys::env_admin_token() {
+            crate::keys::check_env_admin(&token)?;
+        }
+        Ok(config)
+    }
+
+    fn merge(args: Args) -> anyhow::Result<Config> {
         let file = match &args.config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),

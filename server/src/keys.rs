@@ -152,6 +152,25 @@ fn key_of(r: &KeyRecord) -> anyhow::Result<([u8; 32], Arc<Key>)> {
     ))
 }
 
+/// The shortest `SEALOG_ADMIN_TOKEN` accepted.
+pub const ENV_ADMIN_TOKEN_CHARS_MIN: usize = 16;
+
+/// `SEALOG_ADMIN_TOKEN`, when set and not empty.
+pub fn env_admin_token() -> Option<String> {
+    std::env::var("SEALOG_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+}
+
+/// Refuses a `SEALOG_ADMIN_TOKEN` too short to be a secret.
+pub fn check_env_admin(token: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        token.len() >= ENV_ADMIN_TOKEN_CHARS_MIN,
+        "SEALOG_ADMIN_TOKEN must be at least {ENV_ADMIN_TOKEN_CHARS_MIN} characters"
+    );
+    Ok(())
+}
+
 impl KeyStore {
     /// Opens `DIR/keys.json`. On first start (no file) and without `env_admin`, creates
     /// an all-tenants admin key and writes its token to `DIR/admin.token` (mode 0600).
@@ -177,10 +196,7 @@ impl KeyStore {
         };
         let env_admin = match env_admin {
             Some(token) => {
-                anyhow::ensure!(
-                    token.len() >= 16,
-                    "SEALOG_ADMIN_TOKEN must be at least 16 characters"
-                );
+                check_env_admin(token)?;
                 let hash = token_hash(token);
                 let mut id = [0u8; 16];
                 id.copy_from_slice(&hash[..16]);

@@ -10,7 +10,7 @@ use sealog_engine::merkle::note::SigningKey;
 use sealog_engine::merkle::{Transparency, TransparencyConfig};
 use sealog_engine::search::{SearchConfig, SearchIndex};
 use sealog_engine::storage::{FileStorage, Storage};
-use sealog_engine::{Engine, EngineConfig};
+use sealog_engine::Engine;
 
 pub mod config;
 pub mod limits;
@@ -57,10 +57,8 @@ pub(crate) fn open_stores(
     cfg: &Config,
 ) -> anyhow::Result<(Arc<Engine>, Arc<SearchIndex>, Arc<Transparency>)> {
     let storage: Arc<dyn Storage> = Arc::new(FileStorage);
-    let mut ec = EngineConfig::new(&cfg.data_dir);
-    ec.durability = cfg.durability;
-    ec.segment_bytes = cfg.segment_bytes;
-    let (engine, report) = Engine::open(ec, storage.clone()).context("opening the log")?;
+    let (engine, report) =
+        Engine::open(cfg.engine_config(), storage.clone()).context("opening the log")?;
     tracing::info!(
         data_dir = %cfg.data_dir.display(),
         events = report.events,
@@ -111,9 +109,7 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
             let (engine, search, transparency) = open_stores(&cfg)?;
             let idem =
                 idempotency::Idempotency::open(&cfg.data_dir, &engine, cfg.idempotency_retention);
-            let env_token = std::env::var("SEALOG_ADMIN_TOKEN")
-                .ok()
-                .filter(|t| !t.is_empty());
+            let env_token = keys::env_admin_token();
             let keys = keys::KeyStore::open(&cfg.data_dir, env_token.as_deref())?;
             let hooks =
                 webhooks::Webhooks::open(&cfg.data_dir, engine.clone(), cfg.webhooks.clone())

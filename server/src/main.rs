@@ -21,8 +21,10 @@ fn main() -> std::process::ExitCode {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     match config.log_format {
+        // Colours only for a terminal: a log file or journal gets plain text.
         LogFormat::Text => tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .init(),
         LogFormat::Json => tracing_subscriber::fmt()

@@ -44,6 +44,8 @@ fn bad_settings_stop_sealogd_with_a_clear_message() {
             "webhook-feed-events = 8 is outside 16..=16777216",
         ),
         ("tls-cert = \"/nonexistent.pem\"\n", "TLS needs both"),
+        ("segment-bytes = 100\n", "segment-bytes = 100 is outside"),
+        ("durability = \"interval:0\"\n", "durability interval 0 ms"),
     ];
     for (text, expect) in cases {
         let cfg = dir.path().join("bad.toml");
@@ -58,7 +60,34 @@ fn bad_settings_stop_sealogd_with_a_clear_message() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{text}: {err}");
         assert!(err.contains(expect), "{text}: {err}");
+        // Refused before anything was opened or created.
+        assert!(!dir.path().join("data").exists(), "{text}");
     }
+    // The same for flags, and for an admin token too short to be a secret.
+    let refused = |args: &[&str], token: &str, expect: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sealogd"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env("SEALOG_ADMIN_TOKEN", token)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(!dir.path().join("data").exists(), "{args:?}");
+    };
+    refused(
+        &["--segment-bytes", "0"],
+        common::ADMIN,
+        "segment-bytes = 0",
+    );
+    refused(
+        &["--durability", "interval:0"],
+        common::ADMIN,
+        "durability interval",
+    );
+    refused(&[], "short", "SEALOG_ADMIN_TOKEN must be at least 16");
     // A missing TLS certificate is named at start, not at the first connection.
     let out = Command::new(env!("CARGO_BIN_EXE_sealogd"))
         .args([

@@ -13,8 +13,26 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `outln!` that never panics: when standard output is closed (a pipe whose reader
+/// left) or full, sealog says so on standard error and exits with status 2, the status of
+/// an I/O error.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::stdout_failed(e);
+        }
+    }};
+}
+
 mod client;
 mod cmd;
+
+/// Ends sealog after a failed write to standard output (see `outln!`).
+pub(crate) fn stdout_failed(e: std::io::Error) -> ! {
+    eprintln!("sealog: writing to standard output: {e}");
+    std::process::exit(2)
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +74,7 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {

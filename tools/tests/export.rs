@@ -100,6 +100,42 @@ fn an_offline_export_is_the_stored_log_and_verifies() {
                 .all(|l| l.starts_with("CEF:0|sealog|") && l.contains("|8|"))
     );
 
+    // sealogd's configuration file gives the syslog settings: the offline file is what
+    // that sealogd would send.
+    let cfg = dir.path().join("sealogd.toml");
+    std::fs::write(
+        &cfg,
+        "syslog-facility = 16\nsyslog-hostname = \"auditbox\"\nsyslog-enterprise-number = 99999\n",
+    )
+    .unwrap();
+    let out = sealog(&[
+        "export",
+        "--data-dir",
+        dir_arg,
+        "--tenant",
+        "acme",
+        "--format",
+        "syslog",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 500);
+    for l in text.lines() {
+        // PRI = facility 16 × 8 + severity (0..=7): 128..=135.
+        let pri: u32 = l[1..l.find('>').unwrap()].parse().unwrap();
+        assert!((128..=135).contains(&pri), "{l}");
+        assert!(
+            l.contains(" auditbox sealog ") && l.contains("[sealog@99999 "),
+            "{l}"
+        );
+    }
+
     let out = sealog(&[
         "export",
         "--data-dir",

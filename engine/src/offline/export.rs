@@ -120,7 +120,14 @@ impl ExportReport {
 
     /// The figures line: `events=… tenants=… faults=… checkpoint=… elapsed_s=… events_per_s=…`.
     pub fn summary_line(&self) -> String {
+        self.summary_line_with(false)
+    }
+
+    /// [`Self::summary_line`] when the checkpoint given failed its signature check
+    /// (before any comparison): one more fault, and `checkpoint=signature_invalid`.
+    pub fn summary_line_with(&self, signature_invalid: bool) -> String {
         let checkpoint = match &self.checkpoint {
+            _ if signature_invalid => "signature_invalid",
             None => "none",
             Some(CheckpointMatch::Matches { .. }) => "matches",
             Some(CheckpointMatch::Differs { .. }) => "differs",
@@ -131,7 +138,7 @@ impl ExportReport {
             "events={} tenants={} faults={} checkpoint={checkpoint} elapsed_s={secs:.3} events_per_s={:.0}",
             self.events(),
             self.tenants.len(),
-            self.faults.len(),
+            self.faults.len() + usize::from(signature_invalid),
             self.events() as f64 / secs.max(1e-9)
         )
     }

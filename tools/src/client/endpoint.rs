@@ -47,6 +47,15 @@ impl Endpoint {
             return Err(bad("must not have a query"));
         }
         let host = authority.host();
+        // What follows the host: nothing, or `:port`.
+        let port = match authority.as_str()[host.len()..].strip_prefix(':') {
+            None => 80,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| bad("the port must be a number from 1 to 65535"))?,
+        };
         let host = host
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
@@ -60,7 +69,7 @@ impl Endpoint {
         Ok(Endpoint {
             authority: authority.as_str().to_owned(),
             host: host.to_owned(),
-            port: authority.port_u16().unwrap_or(80),
+            port,
             base_path: uri.path().trim_end_matches('/').to_owned(),
             host_header: HeaderValue::try_from(authority.as_str()).map_err(|_| bad("bad host"))?,
             auth,
@@ -105,6 +114,8 @@ mod tests {
         let e = Endpoint::parse("http://127.0.0.1:8080/", "t").unwrap();
         assert_eq!(e.socket(), ("127.0.0.1", 8080));
         assert_eq!(e.target("/api/audit-logs"), "/api/audit-logs");
+        let e = Endpoint::parse("http://[::1]:65535", "t").unwrap();
+        assert_eq!(e.socket(), ("::1", 65535));
         let e = Endpoint::parse("http://[::1]/sealog/", "t").unwrap();
         assert_eq!(e.socket(), ("::1", 80));
         assert_eq!(e.authority(), "[::1]");
@@ -124,6 +135,11 @@ mod tests {
             "http://u:p@h/",
             "http://h/?a=1",
             "nope",
+            "http://127.0.0.1:99999",
+            "http://127.0.0.1:abc/",
+            "http://127.0.0.1:/",
+            "http://127.0.0.1:0",
+            "http://[::1]:65536",
         ] {
             assert!(
                 matches!(Endpoint::parse(url, "t"), Err(ClientError::Url { .. })),

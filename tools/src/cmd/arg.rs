@@ -1,5 +1,5 @@
-//! Parsers of option values shared by the HTTP commands (`ingest`, `load`), so that a
-//! bad value is refused by clap with a clear message before anything is sent.
+//! Parsers of option values shared by the commands, so that a bad value is refused by
+//! clap with a clear message (exit status 2) before anything is sent or opened.
 
 use std::time::Duration;
 
@@ -37,6 +37,23 @@ pub fn key_prefix(s: &str) -> Result<String, String> {
             "{s:?}: a key prefix is 1 to 128 of A-Z a-z 0-9 _ - . :"
         ))
     }
+}
+
+/// An existing sealog data directory (one with a `wal/` directory), for the commands
+/// that read one: a mistyped path is refused instead of becoming a new, empty log.
+pub fn data_dir(s: &str) -> Result<std::path::PathBuf, String> {
+    let dir = std::path::PathBuf::from(s);
+    if dir.join("wal").is_dir() {
+        return Ok(dir);
+    }
+    let why = if !dir.exists() {
+        "no such directory"
+    } else if !dir.is_dir() {
+        "not a directory"
+    } else {
+        "not a sealog data directory (it has no wal/)"
+    };
+    Err(format!("{s:?}: {why}"))
 }
 
 #[cfg(test)]

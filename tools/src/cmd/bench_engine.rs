@@ -58,8 +58,8 @@ pub(crate) struct Pool {
 /// Runs the benchmark and prints its figures.
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.tenants >= 1 && args.appenders >= 1 && args.batch >= 1,
-        "tenants, appenders and batch must be at least 1"
+        args.events >= 1 && args.tenants >= 1 && args.appenders >= 1 && args.batch >= 1,
+        "events, tenants, appenders and batch must be at least 1"
     );
     let (dir, _temp) = bench_dir(args.dir.as_deref())?;
     eprintln!(
@@ -126,7 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         disk_bytes as f64 / 1048576.0,
         pool.mean_json_bytes
     );
-    println!(
+    outln!(
         "events={} tenants={} appenders={} batch={} durability={} events_per_s={:.0} mb_per_s={:.1} p50_us={} p99_us={} recover_s={:.3} scan_verify_events_per_s={:.0} lookup_id_p50_us={:.1} lookup_id_p99_us={:.1} bytes_per_event={:.1} prepare_events_per_s={:.0}",
         args.events,
         args.tenants,
@@ -147,16 +147,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The benchmark's data directory: `dir` wiped, or a fresh temporary directory here
-/// (removed when the returned guard drops).
+/// The file that marks a directory a benchmark made: a later benchmark may wipe such a
+/// directory, and no other.
+const BENCH_MARKER: &str = "SEALOG_BENCH";
+
+/// The benchmark's data directory: `dir` wiped (only if it is empty or an earlier
+/// benchmark made it, and no process holds its lock), or a fresh temporary directory
+/// here (removed when the returned guard drops).
 pub(crate) fn bench_dir(
     dir: Option<&Path>,
 ) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
     match dir {
         Some(d) => {
             if d.exists() {
+                let empty = std::fs::read_dir(d)
+                    .with_context(|| format!("reading {}", d.display()))?
+                    .next()
+                    .is_none();
+                anyhow::ensure!(
+                    empty || d.join(BENCH_MARKER).is_file(),
+                    "{} exists and no `sealog bench-*` run made it (it has no {BENCH_MARKER} file): \
+                     a benchmark wipes its --dir, so name a new directory",
+                    d.display()
+                );
+                if d.join("LOCK").exists() {
+                    // A benchmark still running there holds the lock.
+                    let _held = FileStorage
+                        .lock(&d.join("LOCK"))
+                        .with_context(|| format!("{} is in use by another process", d.display()))?;
+                }
                 std::fs::remove_dir_all(d).with_context(|| format!("wiping {}", d.display()))?;
             }
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            std::fs::write(
+                d.join(BENCH_MARKER),
+                "made by a sealog benchmark; the next may wipe it\n",
+            )
+            .with_context(|| format!("marking {}", d.display()))?;
             Ok((d.to_path_buf(), None))
         }
         None => {

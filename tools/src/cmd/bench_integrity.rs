@@ -42,8 +42,8 @@ pub struct Args {
     /// Events per append request.
     #[arg(long, default_value_t = 1000)]
     batch: usize,
-    /// Checkpoint interval, ms.
-    #[arg(long, default_value_t = 1000)]
+    /// Checkpoint interval, ms (100 to 60,000, as sealogd's `checkpoint-interval-ms`).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     checkpoint_ms: u64,
     /// Random proofs of each kind to time.
     #[arg(long, default_value_t = 2000)]
@@ -202,7 +202,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .copied()
             .unwrap_or(f64::NAN)
     };
-    println!(
+    outln!(
         "events={} rate={} append_events_per_s={:.0} checkpoints={} coverage_p50_ms={:.0} coverage_max_ms={:.0} verify_chain_events_per_s={:.0} verify_chain_total_events_per_s={:.0} inclusion_p50_us={:.1} inclusion_p99_us={:.1} consistency_p50_us={:.1} consistency_p99_us={:.1} merkle_bytes_per_event={:.1}",
         args.events,
         args.rate,
@@ -225,6 +225,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// tenant of a data directory a previous run left.
 fn verify_only(args: &Args) -> anyhow::Result<()> {
     let dir = args.dir.clone().context("--verify-only needs --dir")?;
+    let dir = super::arg::data_dir(&dir.to_string_lossy()).map_err(anyhow::Error::msg)?;
     let storage: Arc<dyn Storage> = Arc::new(FileStorage);
     let (engine, _) = Engine::open(EngineConfig::new(&dir), storage.clone())?;
     let engine = Arc::new(engine);
@@ -244,7 +245,7 @@ fn verify_only(args: &Args) -> anyhow::Result<()> {
     transparency.close();
     engine.close();
     let n = events as f64;
-    println!(
+    outln!(
         "events={events} verify_chain_events_per_s={:.0} verify_chain_total_events_per_s={:.0}",
         n / chain_s,
         n / total_s,

@@ -2,7 +2,8 @@
 //!
 //! Loads `--events` realistic events (30 days of traffic, replayed with a hand-set
 //! clock so created_at spans the days) into a fresh log while the indexer runs, with
-//! `sync` durability; reports how fast the indexer kept up and its largest lag; then
+//! `sync` durability (as fast as the appenders take them, or offered at `--rate`);
+//! reports how fast the indexer kept up and its largest lag; then
 //! runs each query of the issue `--runs` times (caches warm) and reports medians:
 //! a user's latest 100 in a 7-day window, symbol + severity, offset 100,000, counts by
 //! event type for one day (the summary endpoint: all five groups), and a full-text
@@ -23,7 +24,7 @@ use sealog_engine::{Clock, Durability, Engine, EngineConfig, TenantId};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Events to load.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     events: u64,
     /// Tenants to spread them over (queries target the first).
     #[arg(long, default_value_t = 1)]
@@ -45,6 +46,12 @@ pub struct Args {
     /// count_day or q), e.g. to profile it.
     #[arg(long, requires = "queries_only")]
     only: Option<String>,
+    /// Offer the events at this many per second (in requests of 1,000) instead of as
+    /// fast as the appenders take them: whether the indexer keeps up with ingest at
+    /// that rate (its lag stays bounded) rather than how the two share the CPU when
+    /// ingest runs flat out.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    rate: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -58,20 +65,12 @@ impl Clock for GenClock {
 
 /// Runs the benchmark and prints its figures.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let temp;
-    let dir = match &args.dir {
-        Some(d) => {
-            if d.exists() && !args.queries_only {
-                std::fs::remove_dir_all(d)?;
-            }
-            d.clone()
-        }
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("sealog-bench-query-")
-                .tempdir_in(".")?;
-            temp.path().to_path_buf()
-        }
+    let (dir, _temp) = match &args.dir {
+        Some(d) if args.queries_only => (
+            super::arg::data_dir(&d.to_string_lossy()).map_err(anyhow::Error::msg)?,
+            None,
+        ),
+        d => super::bench_engine::bench_dir(d.as_deref())?,
     };
     let clock = Arc::new(GenClock::default());
     let mut config = EngineConfig::new(&dir);
@@ -98,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.runs,
             args.only.as_deref(),
         )?;
-        println!(
+        outln!(
             "events={} {} rss_mib={:.0} rss_anon_mib={:.0}",
             visible.0,
             figures_line(&figures, args.only.as_deref()),
@@ -107,14 +106,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    let pace = match args.rate {
+        Some(r) => format!("{r} events/s offered"),
+        None => "as fast as they are taken".to_owned(),
+    };
     eprintln!(
-        "loading {} events into {} tenant(s) while the indexer runs…",
+        "loading {} events into {} tenant(s), {pace}, while the indexer runs…",
         args.events, args.tenants
     );
     let started = Instant::now();
     let max_lag = AtomicU64::new(0);
     let loaded = std::thread::scope(|s| -> anyhow::Result<f64> {
-        let load = s.spawn(|| load(&engine, &clock, &tenants, args.events));
+        let load = s.spawn(|| load(&engine, &clock, &tenants, args.events, args.rate));
         while !load.is_finished() {
             let lag = engine
                 .stats()
@@ -146,10 +149,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let figures = queries(&search, &engine, &tenants[0], args.runs, None)?;
     let index_bytes = dir_size(&dir.join("search"))?;
     let n = args.events as f64;
-    println!(
-        "events={} tenants={} index_segments={} ingest_events_per_s={:.0} index_during_ingest_events_per_s={:.0} index_events_per_s={:.0} max_lag_events={} {} index_bytes_per_event={:.1} rss_mib={:.0} rss_anon_mib={:.0}",
+    outln!(
+        "events={} tenants={} rate={} index_segments={} ingest_events_per_s={:.0} index_during_ingest_events_per_s={:.0} index_events_per_s={:.0} max_lag_events={} {} index_bytes_per_event={:.1} rss_mib={:.0} rss_anon_mib={:.0}",
         args.events,
         args.tenants,
+        args.rate.map_or_else(|| "max".to_owned(), |r| r.to_string()),
         search.segment_layout().len(),
         n / loaded,
         read_during_load as f64 / loaded,
@@ -196,12 +200,24 @@ const APPENDERS: usize = 8;
 
 /// Generates and appends every event ([`APPENDERS`] appenders, 1,000 per request); the
 /// clock follows the generator's timestamps. 20 events get the rare word `zebrafish`.
+/// With `rate`, request k is handed over no earlier than k × 1,000 / rate seconds after
+/// the start (a late request is sent at once, so the average rate is kept).
 fn load(
     engine: &Engine,
     clock: &GenClock,
     tenants: &[TenantId],
     events: u64,
+    rate: Option<u64>,
 ) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let pace = |sent: u64| {
+        if let Some(r) = rate {
+            let due = started + Duration::from_secs_f64(sent as f64 / r as f64);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+    };
     let (tx, rx) = crossbeam_channel::bounded::<(usize, Vec<Vec<u8>>)>(16);
     std::thread::scope(|s| -> anyhow::Result<()> {
         let mut workers = Vec::new();
@@ -243,6 +259,7 @@ fn load(
             batch.push(std::mem::take(&mut line));
             i += 1;
             if batch.len() == 1000 {
+                pace(i - 1000);
                 tx.send((
                     k % tenants.len(),
                     std::mem::replace(&mut batch, Vec::with_capacity(1000)),
@@ -251,6 +268,7 @@ fn load(
             }
         }
         if !batch.is_empty() {
+            pace(i - batch.len() as u64);
             tx.send((k % tenants.len(), batch))?;
         }
         drop(tx);

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
@@ -23,7 +23,7 @@ use crate::client::Endpoint;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Read this data directory directly (sealogd must not be running on it).
-    #[arg(long, conflicts_with = "url")]
+    #[arg(long, conflicts_with = "url", value_parser = super::arg::data_dir)]
     data_dir: Option<PathBuf>,
     /// Or ask this sealogd (`http://host:port`).
     #[arg(long, requires = "token")]
@@ -34,14 +34,25 @@ pub struct Args {
     /// csv, json, ndjson, soc2, cef, leef or syslog.
     #[arg(long, default_value = "ndjson")]
     format: String,
-    /// The tenant.
-    #[arg(long, default_value = "default", value_parser = super::arg::tenant)]
-    tenant: String,
+    /// The tenant. Default: with --url, the key's own (a one-tenant key's tenant, or
+    /// `default` for an all-tenant key); with --data-dir, `default`.
+    #[arg(long, value_parser = super::arg::tenant)]
+    tenant: Option<String>,
+    /// With --data-dir: sealogd's configuration file, for the settings exports take from
+    /// it (syslog facility, hostname, enterprise number, message size), so the file is
+    /// what that sealogd would send.
+    #[arg(long, value_name = "FILE", requires = "data_dir")]
+    config: Option<PathBuf>,
+    /// With --url: the longest wait for the server to answer, and then for each next
+    /// piece of the export; a server that stalls longer ends the export with an error.
+    #[arg(long, default_value = "30s", value_parser = super::arg::duration)]
+    timeout: Duration,
     /// An endpoint parameter as KEY=VALUE (repeatable): severity=high, tag=x,
     /// start_date=2026-01-01, from_seq=1001, version=1.0, framing=octet, …
     #[arg(long = "param", value_name = "KEY=VALUE")]
     params: Vec<String>,
-    /// Write here instead of standard output.
+    /// Write here instead of standard output. The file appears (or is replaced) only
+    /// when the export is complete; a failed export leaves an existing file as it was.
     #[arg(long, short)]
     output: Option<PathBuf>,
 }
@@ -79,27 +90,45 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
+    // Into a temporary file beside the output, renamed over it once complete.
+    let mut partial = match &args.output {
+        Some(p) => {
+            let parent = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            Some(
+                tempfile::Builder::new()
+                    .prefix(".sealog-export-")
+                    .tempfile_in(parent)
+                    .with_context(|| format!("creating a file in {}", parent.display()))?,
+            )
+        }
+        None => None,
+    };
+    let mut out: Box<dyn Write> = match &mut partial {
+        Some(f) => Box::new(std::io::BufWriter::new(f.as_file_mut())),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let started = Instant::now();
     let bar = indicatif::ProgressBar::new_spinner();
     let (events, bytes) = match (&args.data_dir, &args.url) {
         (Some(dir), _) => {
-            let config = sealog_server::Config::load(sealog_server::Args::parse_from([
+            let mut argv = vec![
                 std::ffi::OsStr::new("sealogd"),
                 std::ffi::OsStr::new("--data-dir"),
                 dir.as_os_str(),
-            ]))?;
+            ];
+            if let Some(c) = &args.config {
+                argv.extend([std::ffi::OsStr::new("--config"), c.as_os_str()]);
+            }
+            let config = sealog_server::Config::load(sealog_server::Args::parse_from(argv))?;
             let mut progress = |n: u64| bar.set_message(format!("{n} events"));
             let n = sealog_server::export_offline(
                 &config,
                 endpoint,
                 &query,
-                &args.tenant,
+                args.tenant.as_deref().unwrap_or("default"),
                 &mut out,
                 &mut progress,
             )?;
@@ -108,11 +137,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (None, Some(url)) => {
             let token = args.token.as_deref().unwrap_or_default();
             let target = format!("{path}?{query}");
-            let bytes = remote(url, token, &args.tenant, &target, &mut out, &bar)?;
+            let asked = Asked {
+                tenant: args.tenant.as_deref(),
+                target: &target,
+                timeout: args.timeout,
+            };
+            let bytes = remote(url, token, &asked, &mut out, &bar)?;
             (None, Some(bytes))
         }
         (None, None) => bail!("give --data-dir DIR or --url URL --token TOKEN"),
     };
+    out.flush().context("writing the export")?;
+    drop(out);
+    if let (Some(f), Some(p)) = (partial, &args.output) {
+        f.as_file()
+            .sync_all()
+            .with_context(|| format!("writing {}", p.display()))?;
+        f.persist(p)
+            .with_context(|| format!("renaming the finished export to {}", p.display()))?;
+    }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let mut line = format!("export_s={secs:.3}");
@@ -129,23 +172,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What one export asks of sealogd.
+struct Asked<'a> {
+    /// `X-Tenant-Id`, when given.
+    tenant: Option<&'a str>,
+    /// Path and query.
+    target: &'a str,
+    /// The longest wait for the answer, and then for each next piece of it.
+    timeout: Duration,
+}
+
 /// Streams one export from sealogd into `out`; returns the bytes received.
 fn remote(
     url: &str,
     token: &str,
-    tenant: &str,
-    target: &str,
+    asked: &Asked<'_>,
     out: &mut dyn Write,
     bar: &indicatif::ProgressBar,
 ) -> anyhow::Result<u64> {
+    let wait = asked.timeout;
+    let stalled = || {
+        anyhow::anyhow!(
+            "sealogd sent nothing for {} (--timeout); the export is incomplete",
+            humantime::format_duration(wait)
+        )
+    };
     let endpoint = Arc::new(Endpoint::parse(url, token)?);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
     runtime.block_on(async {
-        let stream = tokio::net::TcpStream::connect(endpoint.socket())
+        let stream = tokio::time::timeout(wait, tokio::net::TcpStream::connect(endpoint.socket()))
             .await
+            .map_err(|_| stalled())?
             .with_context(|| format!("connecting to {}", endpoint.authority()))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
@@ -153,21 +213,24 @@ fn remote(
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        let req = endpoint
-            .request(Method::GET, target)
-            .header("X-Tenant-Id", tenant)
+        let mut req = endpoint.request(Method::GET, asked.target);
+        if let Some(t) = asked.tenant {
+            req = req.header("X-Tenant-Id", t);
+        }
+        let req = req
             .body(Empty::<Bytes>::new())
             .context("building the request")?;
-        let resp = sender
-            .send_request(req)
+        let resp = tokio::time::timeout(wait, sender.send_request(req))
             .await
+            .map_err(|_| stalled())?
             .context("sending the request")?;
         let status = resp.status();
         let mut body = resp.into_body();
         if !status.is_success() {
-            let text = body
-                .collect()
+            let text = tokio::time::timeout(wait, body.collect())
                 .await
+                .ok()
+                .and_then(Result::ok)
                 .map(|b| b.to_bytes())
                 .unwrap_or_default();
             bail!(
@@ -176,7 +239,10 @@ fn remote(
             );
         }
         let mut bytes = 0u64;
-        while let Some(frame) = body.frame().await {
+        while let Some(frame) = tokio::time::timeout(wait, body.frame())
+            .await
+            .map_err(|_| stalled())?
+        {
             let frame = frame.context("the export stopped before its end")?;
             if let Ok(data) = frame.into_data() {
                 out.write_all(&data).context("writing the export")?;

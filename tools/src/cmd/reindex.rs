@@ -23,7 +23,7 @@ const PROGRESS_TICK: Duration = Duration::from_millis(100);
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The data directory.
-    #[arg(long)]
+    #[arg(long, value_parser = super::arg::data_dir)]
     data_dir: PathBuf,
 }
 
@@ -66,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     search.close();
-    println!(
+    outln!(
         "events={} reindex_s={:.2} index_events_per_s={:.0}",
         target.0,
         secs,

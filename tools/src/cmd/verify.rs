@@ -151,9 +151,9 @@ fn data_dir(
 ) -> Result<i32, VerifyError> {
     let storage = FileStorage;
     let (key, key_from) = dir_key(&storage, dir, key, key_path);
-    println!("verifying data directory {} (read-only)", dir.display());
+    outln!("verifying data directory {} (read-only)", dir.display());
     if let (Some(k), Some(from)) = (&key, &key_from) {
-        println!("checkpoint signatures checked with {k} (from {from})");
+        outln!("checkpoint signatures checked with {k} (from {from})");
     }
     let bar = progress_bar(
         0,
@@ -171,25 +171,25 @@ fn data_dir(
     bar.finish_and_clear();
     let report = report?;
     for f in &report.segment_faults {
-        println!("{f}");
+        outln!("{f}");
     }
     for f in &report.event_faults {
-        println!("{f}");
+        outln!("{f}");
     }
     for f in &report.merkle_faults {
-        println!("{f}");
+        outln!("{f}");
     }
     for t in &report.torn_tails {
-        println!("note: {t}");
+        outln!("note: {t}");
     }
     for n in &report.notes {
-        println!("note: {n}");
+        outln!("note: {n}");
     }
     let code = if report.intact() {
-        println!("result: intact");
+        outln!("result: intact");
         EXIT_INTACT
     } else {
-        println!(
+        outln!(
             "result: DAMAGED: {} faults (events: {}, segment files: {}, Merkle state: {})",
             report.faults(),
             report.event_faults.len(),
@@ -198,7 +198,7 @@ fn data_dir(
         );
         EXIT_DAMAGED
     };
-    println!("{}", report.summary_line());
+    outln!("{}", report.summary_line());
     Ok(code)
 }
 
@@ -222,7 +222,7 @@ fn dir_key(
         }
         // The directory's own copy of the key is damaged: say so and check the rest.
         Err(e) => {
-            println!("note: {e}: checkpoint signatures not checked (give --public-key)");
+            outln!("note: {e}: checkpoint signatures not checked (give --public-key)");
             (None, None)
         }
     }
@@ -241,7 +241,7 @@ fn export(
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    println!("verifying export {}", path.display());
+    outln!("verifying export {}", path.display());
     let bar = progress_bar(
         len,
         "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
@@ -256,27 +256,33 @@ fn export(
     bar.finish_and_clear();
     let report = report?;
     for f in &report.faults {
-        println!("{f}");
+        outln!("{f}");
     }
     for n in &report.notes {
-        println!("note: {n}");
+        outln!("note: {n}");
     }
     let not_checked = print_checkpoint_match(report.checkpoint.as_ref());
     let faults = report.faults.len() + usize::from(signature_failed);
-    let code = if !report.intact() || signature_failed {
-        println!(
+    let code = if report.events() == 0 && !report.faults.is_empty() {
+        outln!(
+            "result: NOT AN EXPORT: none of its {} records is an event",
+            report.records
+        );
+        EXIT_USAGE
+    } else if !report.intact() || signature_failed {
+        outln!(
             "result: DAMAGED: {faults} faults in {} events",
             report.events()
         );
         EXIT_DAMAGED
     } else if not_checked {
-        println!("result: chain intact, but the requested checkpoint check could not be made");
+        outln!("result: chain intact, but the requested checkpoint check could not be made");
         EXIT_USAGE
     } else {
-        println!("result: intact ({} events)", report.events());
+        outln!("result: intact ({} events)", report.events());
         EXIT_INTACT
     };
-    println!("{}", report.summary_line());
+    outln!("{}", report.summary_line_with(signature_failed));
     Ok(code)
 }
 
@@ -296,7 +302,7 @@ fn open_held(
     };
     match held.open(key) {
         Ok(cp) => {
-            println!(
+            outln!(
                 "checkpoint: signed by {key}: {} tree size {} root {}",
                 cp.origin(),
                 cp.size(),
@@ -305,7 +311,7 @@ fn open_held(
             Ok((Some(cp), false))
         }
         Err(why) => {
-            println!("checkpoint: FAILED: signature: {why}");
+            outln!("checkpoint: FAILED: signature: {why}");
             Ok((None, true))
         }
     }
@@ -315,7 +321,7 @@ fn open_held(
 fn print_checkpoint_match(m: Option<&CheckpointMatch>) -> bool {
     match m {
         None => {}
-        Some(CheckpointMatch::Matches { tenant, size }) => println!(
+        Some(CheckpointMatch::Matches { tenant, size }) => outln!(
             "checkpoint: ok: the root of tenant {tenant}'s first {size} events is the signed root"
         ),
         Some(CheckpointMatch::Differs {
@@ -323,13 +329,13 @@ fn print_checkpoint_match(m: Option<&CheckpointMatch>) -> bool {
             size,
             signed,
             computed,
-        }) => println!(
+        }) => outln!(
             "checkpoint: FAILED: checkpoint_mismatch: the root of tenant {tenant}'s first {size} events is {}, the checkpoint signs {}: events were changed after it was signed",
             hex::encode(computed),
             hex::encode(signed)
         ),
         Some(CheckpointMatch::NotChecked { origin, size, why }) => {
-            println!(
+            outln!(
                 "checkpoint: NOT CHECKED: {origin} tree size {size} could not be compared: {why}"
             );
             return true;
@@ -345,23 +351,23 @@ fn proof(
 ) -> Result<i32, VerifyError> {
     let bytes = offline::read_input_file(path, PROOF_FILE_BYTES_MAX)?;
     let report = offline::verify_proof(&bytes, path, key, held)?;
-    println!("verifying {} {}", report.kind.as_str(), path.display());
+    outln!("verifying {} {}", report.kind.as_str(), path.display());
     for c in &report.checks {
         match &c.outcome {
-            Ok(what) => println!("{}: ok: {what}", c.what),
-            Err(why) => println!("{}: FAILED: {why}", c.what),
+            Ok(what) => outln!("{}: ok: {what}", c.what),
+            Err(why) => outln!("{}: FAILED: {why}", c.what),
         }
     }
     for n in &report.notes {
-        println!("note: {n}");
+        outln!("note: {n}");
     }
     let code = if report.intact() {
-        println!("result: intact");
+        outln!("result: intact");
         EXIT_INTACT
     } else {
-        println!("result: FAILED");
+        outln!("result: FAILED");
         EXIT_DAMAGED
     };
-    println!("{}", report.summary_line());
+    outln!("{}", report.summary_line());
     Ok(code)
 }

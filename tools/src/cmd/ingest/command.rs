@@ -91,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let elapsed = started.elapsed();
     bar.finish_and_clear();
     eprintln!("{}", summary(&tally, elapsed));
-    println!("{}", report_line(&tally, elapsed));
+    outln!("{}", report_line(&tally, elapsed));
     if let Some(why) = &tally.stopped {
         anyhow::bail!("stopped early: {why}");
     }
@@ -224,11 +224,16 @@ pub(super) fn summary(t: &Tally, elapsed: Duration) -> String {
             t.failed_events, t.failed_batches, t.too_long_lines
         );
     }
+    if t.stopped.is_some() {
+        out += "\nstopped early: the rest of the input was not sent (and is not counted above); \
+                re-run with the same --idempotency-prefix and --batch to send it \
+                (batches already stored are answered from the server's record, not stored twice)";
+    }
     out
 }
 
 /// The last stdout line: `events=… batches=… failed=… elapsed_s=… events_per_s=…`;
-/// `failed` counts events not stored.
+/// `failed` counts events refused or given up (after an early stop, not the unsent rest).
 pub(super) fn report_line(t: &Tally, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
     format!(

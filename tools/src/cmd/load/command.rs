@@ -130,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "{}",
         report::summary(&stats, &run, rss.as_ref(), args.report_rss_pid)
     );
-    println!("{}", report::line(&stats, &run, rss.as_ref()));
+    outln!("{}", report::line(&stats, &run, rss.as_ref()));
     Ok(())
 }
 
