@@ -231,6 +231,10 @@ impl KeyStore {
             let token_path = data_dir.join("admin.token");
             write_private(&token_path, format!("{token}\n").as_bytes())?;
             tracing::warn!(path = %token_path.display(), "created the first admin key; its token is in this file (mode 0600)");
+        } else if !store.records.read().iter().any(|r| r.role == Role::Admin) {
+            // E.g. first started with SEALOG_ADMIN_TOKEN, now without it: nobody can
+            // create or delete keys until it is set again.
+            tracing::warn!(path = %store.path.display(), "no admin key: keys.json holds none and SEALOG_ADMIN_TOKEN is not set, so keys cannot be managed until it is");
         }
         Ok(store)
     }

@@ -106,3 +106,35 @@ fn bad_settings_stop_sealogd_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/cert.pem"));
 }
+
+#[test]
+fn a_data_directory_left_without_any_admin_key_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    // First started with SEALOG_ADMIN_TOKEN: keys.json holds no admin key of its own.
+    let mut s = Server::start_in(dir.path(), &[]);
+    assert!(s.stop().success());
+    assert!(!s.log_text().contains("no admin key"), "{}", s.log_text());
+    // Started again without it: nobody could manage keys, and sealogd says so.
+    let log = dir.path().join("no-token.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sealogd"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("SEALOG_ADMIN_TOKEN")
+        .env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("no admin key") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("SEALOG_ADMIN_TOKEN is not set"), "{text}");
+    assert!(!dir.path().join("data/admin.token").exists());
+}
