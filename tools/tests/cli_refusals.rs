@@ -32,6 +32,16 @@ fn names(dir: &Path) -> Vec<String> {
     v
 }
 
+/// A loopback URL whose port nothing listens on any more.
+fn closed_port_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
 #[test]
 fn a_benchmark_wipes_only_a_directory_a_benchmark_made() {
     let tmp = tempfile::tempdir().unwrap();
@@ -134,13 +144,7 @@ fn a_failed_export_leaves_an_existing_file_as_it_was() {
     let tmp = tempfile::tempdir().unwrap();
     let previous = tmp.path().join("previous.ndjson");
     std::fs::write(&previous, "an earlier export\n").unwrap();
-    // Nothing listens on this port any more.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = closed_port_url();
     let out = sealog(&[
         "export",
         "--url",
@@ -244,4 +248,41 @@ fn a_file_with_no_event_in_it_is_not_an_export() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{stdout}");
     assert!(stdout.contains("NOT AN EXPORT"), "{stdout}");
+}
+
+#[test]
+fn a_load_run_in_which_every_request_failed_exits_non_zero() {
+    let url = closed_port_url();
+    let out = sealog(&[
+        "load",
+        "--url",
+        &url,
+        "--token",
+        "any-token-0123456789",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--pool",
+        "10",
+        "--concurrency",
+        "2",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout} {}", stderr(&out));
+    // The figures line is still printed, last on stdout.
+    assert!(
+        stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .contains(" events=0 "),
+        "{stdout}"
+    );
+    assert!(
+        stderr(&out).contains("every one of the"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -131,6 +131,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report::summary(&stats, &run, rss.as_ref(), args.report_rss_pid)
     );
     outln!("{}", report::line(&stats, &run, rss.as_ref()));
+    // A run in which nothing succeeded measured nothing: say so in the exit status too.
+    anyhow::ensure!(
+        stats.requests == 0 || stats.errors < stats.requests,
+        "every one of the {} measured requests failed (the outcomes are above)",
+        stats.requests
+    );
     Ok(())
 }
 
