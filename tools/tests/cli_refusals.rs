@@ -248,6 +248,13 @@ fn a_file_with_no_event_in_it_is_not_an_export() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{stdout}");
     assert!(stdout.contains("NOT AN EXPORT"), "{stdout}");
+    // An export whose only event was mangled is damage, not a usage error.
+    let file = tmp.path().join("mangled.ndjson");
+    std::fs::write(&file, "{\"id\":\"x\",\"hash\":\n").unwrap();
+    let out = sealog(&["verify", "--export", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("DAMAGED"), "{stdout}");
 }
 
 #[test]

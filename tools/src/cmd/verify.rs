@@ -263,9 +263,11 @@ fn export(
     }
     let not_checked = print_checkpoint_match(report.checkpoint.as_ref());
     let faults = report.faults.len() + usize::from(signature_failed);
-    let code = if report.events() == 0 && !report.faults.is_empty() {
+    // A file of no events that is not even JSON (a CSV export, say) was given by
+    // mistake; a JSON file whose events are all malformed is damage, reported below.
+    let code = if report.events() == 0 && !report.faults.is_empty() && !starts_as_json(path) {
         outln!(
-            "result: NOT AN EXPORT: none of its {} records is an event",
+            "result: NOT AN EXPORT: it does not start with a JSON object or array, and none of its {} records is an event",
             report.records
         );
         EXIT_USAGE
@@ -284,6 +286,24 @@ fn export(
     };
     outln!("{}", report.summary_line_with(signature_failed));
     Ok(code)
+}
+
+/// Whether the file's first byte that is not white space opens a JSON object or array.
+fn starts_as_json(path: &Path) -> bool {
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut buf = [0u8; 4096];
+    loop {
+        match std::io::Read::read(&mut file, &mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => {
+                if let Some(b) = buf[..n].iter().find(|b| !b.is_ascii_whitespace()) {
+                    return matches!(b, b'{' | b'[');
+                }
+            }
+        }
+    }
 }
 
 /// Opens `--checkpoint` with `--public-key` for an export; a bad signature is reported
