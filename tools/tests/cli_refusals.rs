@@ -293,3 +293,30 @@ fn a_load_run_in_which_every_request_failed_exits_non_zero() {
         stderr(&out)
     );
 }
+
+#[test]
+fn ingest_options_out_of_range_are_usage_errors() {
+    for (flag, value) in [
+        ("--batch", "0"),
+        ("--batch", "10001"),
+        ("--concurrency", "0"),
+    ] {
+        let out = sealog(&[
+            "ingest",
+            "-",
+            "--url",
+            "http://127.0.0.1:1",
+            "--token",
+            "any-token-0123456789",
+            flag,
+            value,
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+    }
+}

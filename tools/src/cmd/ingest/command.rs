@@ -34,10 +34,12 @@ pub struct Args {
     #[arg(long, value_parser = arg::tenant)]
     tenant: Option<String>,
     /// Events per request (1..=10000); batches are also cut to stay within 32 MiB.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=BATCH_EVENTS_MAX as u64))]
     batch: usize,
-    /// Batches in flight at once, one connection each.
-    #[arg(long, default_value_t = 4)]
+    /// Batches in flight at once, one connection each (1..=256).
+    #[arg(long, default_value_t = 4,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=CONCURRENCY_MAX as u64))]
     concurrency: usize,
     /// Idempotency-Key prefix; batch k is sent as `PREFIX-k`. Re-running with the same
     /// prefix, file and --batch resumes safely. Default: from the file name and size
@@ -51,14 +53,6 @@ pub struct Args {
 
 /// Sends the file and prints the report; fails if any event was not stored.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        (1..=BATCH_EVENTS_MAX).contains(&args.batch),
-        "--batch must be 1..={BATCH_EVENTS_MAX}"
-    );
-    anyhow::ensure!(
-        (1..=CONCURRENCY_MAX).contains(&args.concurrency),
-        "--concurrency must be 1..={CONCURRENCY_MAX}"
-    );
     anyhow::ensure!(!args.timeout.is_zero(), "--timeout must be more than 0");
     let endpoint = Arc::new(Endpoint::parse(&args.url, &args.token)?);
     let (input, size) = open_input(&args.file)?;
