@@ -148,9 +148,6 @@ impl Config {
     pub fn load(args: Args) -> anyhow::Result<Config> {
         let config = Config::merge(args)?;
         config.engine_config().validate()?;
-        if let Some(token) = crate::keys::env_admin_token() {
-            crate::keys::check_env_admin(&token)?;
-        }
         Ok(config)
     }
 

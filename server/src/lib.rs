@@ -32,6 +32,15 @@ mod serve;
 mod webhooks;
 
 pub use config::{Args, Config, LogFormat};
+
+/// Refuses a `SEALOG_ADMIN_TOKEN` too short to be a secret (sealogd checks it at start,
+/// before the data directory is opened).
+pub fn check_env_admin_token() -> anyhow::Result<()> {
+    match keys::env_admin_token() {
+        Some(token) => keys::check_env_admin(&token),
+        None => Ok(()),
+    }
+}
 pub use export::{export_offline, Endpoint as ExportEndpoint};
 /// The listener, public so `examples/http_floor.rs` measures the HTTP stack sealogd
 /// really runs.

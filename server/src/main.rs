@@ -11,7 +11,11 @@ use sealog_server::{Args, Config, LogFormat};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let config = match Config::load(Args::parse()) {
+    let config = match Config::load(Args::parse()).and_then(|c| {
+        // The environment's admin token too, before anything is opened.
+        sealog_server::check_env_admin_token()?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("sealogd: {e:#}");

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use sealog_engine::storage::{FileStorage, Storage};
+
 fn sealog(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sealog"))
         .args(args)
@@ -45,33 +47,37 @@ fn closed_port_url() -> String {
 #[test]
 fn a_benchmark_wipes_only_a_directory_a_benchmark_made() {
     let tmp = tempfile::tempdir().unwrap();
+    let refused = |cmd: &str, dir: &Path, why: &str| {
+        let before = names(dir);
+        let out = sealog(&[cmd, "--events", "10", "--dir", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{cmd}: {}", stderr(&out));
+        assert_eq!(names(dir), before, "{cmd} touched {}", dir.display());
+    };
     // Someone's data: refused, untouched.
     let theirs = tmp.path().join("theirs");
     std::fs::create_dir_all(theirs.join("wal")).unwrap();
-    std::fs::write(theirs.join("keys.json"), "{}").unwrap();
-    let out = sealog(&[
-        "bench-engine",
-        "--events",
-        "10",
-        "--dir",
-        theirs.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("no `sealog bench-*` run made it"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(names(&theirs), ["keys.json", "wal"]);
-    let out = sealog(&[
-        "bench-query",
-        "--events",
-        "10",
-        "--dir",
-        theirs.to_str().unwrap(),
-    ]);
-    assert!(!out.status.success());
-    assert_eq!(names(&theirs), ["keys.json", "wal"]);
+    std::fs::write(theirs.join("notes.txt"), "mine").unwrap();
+    for cmd in ["bench-engine", "bench-query", "bench-integrity"] {
+        refused(cmd, &theirs, "no `sealog bench-*` run made it");
+    }
+    // A benchmark's directory that sealogd has since run on is not a benchmark's any
+    // more; a symbolic link is not the directory.
+    let served = tmp.path().join("served");
+    std::fs::create_dir_all(served.join("wal")).unwrap();
+    std::fs::write(served.join("SEALOG_BENCH"), "").unwrap();
+    std::fs::write(served.join("keys.json"), "{}").unwrap();
+    refused("bench-engine", &served, "sealogd has run on");
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&theirs, &link).unwrap();
+    refused("bench-engine", &link, "is a symbolic link");
+    // A benchmark's directory that a process still holds.
+    let busy = tmp.path().join("busy");
+    std::fs::create_dir_all(&busy).unwrap();
+    std::fs::write(busy.join("SEALOG_BENCH"), "").unwrap();
+    let held = FileStorage.lock(&busy.join("LOCK")).unwrap();
+    refused("bench-engine", &busy, "is in use by another process");
+    drop(held);
 
     // A benchmark's own directory is wiped and used again.
     let ours = tmp.path().join("ours");

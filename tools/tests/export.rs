@@ -53,21 +53,53 @@ fn an_offline_export_is_the_stored_log_and_verifies() {
 
     let dir_arg = data.to_str().unwrap();
     let ndjson = dir.path().join("acme.ndjson");
+    let export_acme_to = |path: &str| {
+        let out = sealog(&[
+            "export",
+            "--data-dir",
+            dir_arg,
+            "--tenant",
+            "acme",
+            "-o",
+            path,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    export_acme_to(ndjson.to_str().unwrap());
+    assert_eq!(std::fs::read(&ndjson).unwrap(), expected);
+    // Replacing it goes through a temporary file: the same bytes, nothing left beside.
+    export_acme_to(ndjson.to_str().unwrap());
+    assert_eq!(std::fs::read(&ndjson).unwrap(), expected);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".sealog-export-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A device is written, never replaced; a directory is refused.
+    export_acme_to("/dev/null");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
     let out = sealog(&[
         "export",
         "--data-dir",
         dir_arg,
-        "--tenant",
-        "acme",
         "-o",
-        ndjson.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(std::fs::read(&ndjson).unwrap(), expected);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a directory"));
     let out = sealog(&["verify", "--export", ndjson.to_str().unwrap()]);
     assert!(
         out.status.success(),

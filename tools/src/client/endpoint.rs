@@ -48,11 +48,12 @@ impl Endpoint {
         }
         let host = authority.host();
         // What follows the host: nothing, or `:port`.
-        let port = match authority.as_str()[host.len()..].strip_prefix(':') {
-            None => 80,
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
+        let port = match &authority.as_str()[host.len()..] {
+            "" => 80,
+            rest => rest
+                .strip_prefix(':')
+                .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<u16>().ok())
                 .filter(|&p| p != 0)
                 .ok_or_else(|| bad("the port must be a number from 1 to 65535"))?,
         };
@@ -140,6 +141,8 @@ mod tests {
             "http://127.0.0.1:/",
             "http://127.0.0.1:0",
             "http://[::1]:65536",
+            "http://[::1]8080/",
+            "http://127.0.0.1:+80",
         ] {
             assert!(
                 matches!(Endpoint::parse(url, "t"), Err(ClientError::Url { .. })),

@@ -43,7 +43,8 @@ pub struct Args {
     /// Distinct prepared events to cycle through (memory: ~1 KiB each).
     #[arg(long, default_value_t = 200_000)]
     pool: usize,
-    /// Data directory (wiped first). Default: a fresh temporary directory.
+    /// Data directory, wiped first: only an empty one, or one a benchmark made (it holds
+    /// a SEALOG_BENCH file) that no process uses. Default: a fresh temporary directory.
     #[arg(long)]
     dir: Option<PathBuf>,
 }
@@ -159,7 +160,19 @@ pub(crate) fn bench_dir(
 ) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
     match dir {
         Some(d) => {
+            if let Ok(meta) = std::fs::symlink_metadata(d) {
+                anyhow::ensure!(
+                    !meta.file_type().is_symlink(),
+                    "{} is a symbolic link: give the directory itself, which the benchmark wipes",
+                    d.display()
+                );
+            }
             if d.exists() {
+                anyhow::ensure!(
+                    !d.join("keys.json").exists(),
+                    "sealogd has run on {} (it holds keys.json): a benchmark will not wipe it",
+                    d.display()
+                );
                 let empty = std::fs::read_dir(d)
                     .with_context(|| format!("reading {}", d.display()))?
                     .next()

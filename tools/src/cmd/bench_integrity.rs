@@ -48,7 +48,8 @@ pub struct Args {
     /// Random proofs of each kind to time.
     #[arg(long, default_value_t = 2000)]
     proofs: usize,
-    /// Data directory (wiped first). Default: a fresh temporary directory.
+    /// Data directory, wiped first: only an empty one, or one a benchmark made (it holds
+    /// a SEALOG_BENCH file) that no process uses. Default: a fresh temporary directory.
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Keep `--dir` as a previous run left it and only time verify-chain over its one

@@ -27,7 +27,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     events: u64,
     /// Tenants to spread them over (queries target the first).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     tenants: usize,
     /// Runs per query (after 3 warm-up runs).
     #[arg(long, default_value_t = 25)]
@@ -35,7 +36,8 @@ pub struct Args {
     /// Durability while loading.
     #[arg(long, default_value = "sync")]
     durability: Durability,
-    /// Data directory (wiped first). Default: a fresh temporary directory.
+    /// Data directory, wiped first: only an empty one, or one a benchmark made (it holds
+    /// a SEALOG_BENCH file) that no process uses. Default: a fresh temporary directory.
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Only run the queries, on the events an earlier run left in `--dir` (no wipe, no

@@ -43,16 +43,19 @@ pub struct Args {
     /// what that sealogd would send.
     #[arg(long, value_name = "FILE", requires = "data_dir")]
     config: Option<PathBuf>,
-    /// With --url: the longest wait for the server to answer, and then for each next
-    /// piece of the export; a server that stalls longer ends the export with an error.
-    #[arg(long, default_value = "30s", value_parser = super::arg::duration)]
+    /// With --url: the longest wait to connect, then for the answer, then for each next
+    /// piece of the export; a server silent for longer ends the export with an error.
+    /// sealogd sends nothing until it has something to send, so a filter that matches
+    /// few of many events (or `soc2`, which verifies the range first) can be silent long.
+    #[arg(long, default_value = "5m", value_parser = super::arg::duration, requires = "url")]
     timeout: Duration,
     /// An endpoint parameter as KEY=VALUE (repeatable): severity=high, tag=x,
     /// start_date=2026-01-01, from_seq=1001, version=1.0, framing=octet, …
     #[arg(long = "param", value_name = "KEY=VALUE")]
     params: Vec<String>,
-    /// Write here instead of standard output. The file appears (or is replaced) only
-    /// when the export is complete; a failed export leaves an existing file as it was.
+    /// Write here instead of standard output. A regular file appears (or is replaced)
+    /// only when the export is complete; a failed export leaves an existing one as it
+    /// was. A device, pipe or symbolic link is written directly.
     #[arg(long, short)]
     output: Option<PathBuf>,
 }
@@ -90,9 +93,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    // Into a temporary file beside the output, renamed over it once complete.
-    let mut partial = match &args.output {
-        Some(p) => {
+    anyhow::ensure!(!args.timeout.is_zero(), "--timeout must be more than 0");
+    // A new or regular file (through a symbolic link: the file it names) is written
+    // under a temporary name beside it and renamed over it once complete; a device or
+    // a pipe (/dev/stdout, a FIFO) is written directly, as it is not ours to replace.
+    let output = match &args.output {
+        Some(p) => match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => bail!("-o {}: is a directory", p.display()),
+            Ok(m) if m.is_file() => Some((
+                std::fs::canonicalize(p).with_context(|| format!("-o {}", p.display()))?,
+                true,
+            )),
+            Ok(_) => Some((p.clone(), false)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some((p.clone(), true)),
+            Err(e) => return Err(e).with_context(|| format!("-o {}", p.display())),
+        },
+        None => None,
+    };
+    let mut partial = match &output {
+        Some((p, true)) => {
             let parent = match p.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d,
                 _ => std::path::Path::new("."),
@@ -104,11 +123,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     .with_context(|| format!("creating a file in {}", parent.display()))?,
             )
         }
-        None => None,
+        _ => None,
     };
-    let mut out: Box<dyn Write> = match &mut partial {
-        Some(f) => Box::new(std::io::BufWriter::new(f.as_file_mut())),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    let mut out: Box<dyn Write> = match (&mut partial, &output) {
+        (Some(f), _) => Box::new(std::io::BufWriter::new(f.as_file_mut())),
+        (None, Some((p, _))) => Box::new(std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .with_context(|| format!("opening {}", p.display()))?,
+        )),
+        (None, None) => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let started = Instant::now();
     let bar = indicatif::ProgressBar::new_spinner();
@@ -149,7 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     out.flush().context("writing the export")?;
     drop(out);
-    if let (Some(f), Some(p)) = (partial, &args.output) {
+    if let (Some(f), Some((p, _))) = (partial, &output) {
         f.as_file()
             .sync_all()
             .with_context(|| format!("writing {}", p.display()))?;
@@ -205,7 +230,13 @@ fn remote(
     runtime.block_on(async {
         let stream = tokio::time::timeout(wait, tokio::net::TcpStream::connect(endpoint.socket()))
             .await
-            .map_err(|_| stalled())?
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "connecting to {}: no connection within {} (--timeout)",
+                    endpoint.authority(),
+                    humantime::format_duration(wait)
+                )
+            })?
             .with_context(|| format!("connecting to {}", endpoint.authority()))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await

@@ -289,14 +289,20 @@ fn export(
 }
 
 /// Whether the file's first byte that is not white space opens a JSON object or array.
+/// Only a regular file can be read again; anything else (a pipe) counts as JSON, so
+/// that its damage is reported as damage.
 fn starts_as_json(path: &Path) -> bool {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return true;
+    }
     let Ok(mut file) = std::fs::File::open(path) else {
-        return false;
+        return true;
     };
     let mut buf = [0u8; 4096];
     loop {
         match std::io::Read::read(&mut file, &mut buf) {
-            Ok(0) | Err(_) => return false,
+            Ok(0) => return false,
+            Err(_) => return true,
             Ok(n) => {
                 if let Some(b) = buf[..n].iter().find(|b| !b.is_ascii_whitespace()) {
                     return matches!(b, b'{' | b'[');

@@ -81,10 +81,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     let bar = progress_bar(size);
     let started = Instant::now();
-    let tally = ingest(&runtime, input, args.batch, config, bar.clone())?;
+    let tally = ingest(&runtime, input, args.batch, config.clone(), bar.clone())?;
     let elapsed = started.elapsed();
     bar.finish_and_clear();
     eprintln!("{}", summary(&tally, elapsed));
+    if tally.stopped.is_some() {
+        eprintln!(
+            "to send the rest, re-run with --idempotency-prefix {} and the same file and --batch, \
+             within the server's idempotency retention (24 h by default): batches already \
+             stored are answered from its record, not stored twice",
+            config.key_prefix
+        );
+    }
     outln!("{}", report_line(&tally, elapsed));
     if let Some(why) = &tally.stopped {
         anyhow::bail!("stopped early: {why}");
@@ -219,9 +227,7 @@ pub(super) fn summary(t: &Tally, elapsed: Duration) -> String {
         );
     }
     if t.stopped.is_some() {
-        out += "\nstopped early: the rest of the input was not sent (and is not counted above); \
-                re-run with the same --idempotency-prefix and --batch to send it \
-                (batches already stored are answered from the server's record, not stored twice)";
+        out += "\nstopped early: the rest of the input was not sent (and is not counted above)";
     }
     out
 }

@@ -131,11 +131,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report::summary(&stats, &run, rss.as_ref(), args.report_rss_pid)
     );
     outln!("{}", report::line(&stats, &run, rss.as_ref()));
-    // A run in which nothing succeeded measured nothing: say so in the exit status too.
+    // A run that measured nothing, or whose every request (or every ingest) failed,
+    // says so in the exit status too.
+    anyhow::ensure!(stats.requests > 0, "no request was measured");
     anyhow::ensure!(
-        stats.requests == 0 || stats.errors < stats.requests,
+        stats.errors < stats.requests,
         "every one of the {} measured requests failed (the outcomes are above)",
         stats.requests
+    );
+    anyhow::ensure!(
+        args.mix_queries == 100 || stats.events > 0,
+        "no event was acknowledged (the outcomes are above)"
     );
     Ok(())
 }
