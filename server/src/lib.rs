@@ -32,6 +32,11 @@ mod serve;
 mod webhooks;
 
 pub use config::{Args, Config, LogFormat};
+pub use export::{export_offline, Endpoint as ExportEndpoint};
+/// The listener, public so `examples/http_floor.rs` measures the HTTP stack sealogd
+/// really runs.
+pub use serve::serve;
+pub use webhooks::WebhookConfig;
 
 /// Refuses a `SEALOG_ADMIN_TOKEN` too short to be a secret (sealogd checks it at start,
 /// before the data directory is opened).
@@ -41,11 +46,6 @@ pub fn check_env_admin_token() -> anyhow::Result<()> {
         None => Ok(()),
     }
 }
-pub use export::{export_offline, Endpoint as ExportEndpoint};
-/// The listener, public so `examples/http_floor.rs` measures the HTTP stack sealogd
-/// really runs.
-pub use serve::serve;
-pub use webhooks::WebhookConfig;
 
 /// Opens the data directory, serves until SIGTERM or SIGINT, then drains requests and
 /// closes the engine (which syncs everything acknowledged).

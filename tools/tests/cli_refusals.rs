@@ -25,6 +25,13 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The run ended with exit status `code` and its stderr says `says`; `what` names the
+/// case in a failure.
+fn assert_refused(out: &Output, code: i32, says: &str, what: &str) {
+    assert_eq!(out.status.code(), Some(code), "{what}: {}", stderr(out));
+    assert!(stderr(out).contains(says), "{what}: {}", stderr(out));
+}
+
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -50,8 +57,7 @@ fn a_benchmark_wipes_only_a_directory_a_benchmark_made() {
     let refused = |cmd: &str, dir: &Path, why: &str| {
         let before = names(dir);
         let out = sealog(&[cmd, "--events", "10", "--dir", dir.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", stderr(&out));
-        assert!(stderr(&out).contains(why), "{cmd}: {}", stderr(&out));
+        assert_refused(&out, 1, why, cmd);
         assert_eq!(names(dir), before, "{cmd} touched {}", dir.display());
     };
     // Someone's data: refused, untouched.
@@ -195,8 +201,7 @@ fn an_export_from_a_server_that_never_answers_ends_at_its_timeout() {
         "-o",
         tmp.path().join("out.ndjson").to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
+    assert_refused(&out, 1, "--timeout", "a silent server");
     assert!(names(tmp.path()).is_empty(), "{:?}", names(tmp.path()));
     drop(server);
 }
@@ -209,12 +214,7 @@ fn a_port_that_is_not_a_port_is_refused() {
         "http://127.0.0.1:",
     ] {
         let out = sealog(&["export", "--url", url, "--token", "any-token-0123456789"]);
-        assert_eq!(out.status.code(), Some(1), "{url}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains("the port must be a number from 1 to 65535"),
-            "{url}: {}",
-            stderr(&out)
-        );
+        assert_refused(&out, 1, "the port must be a number from 1 to 65535", url);
     }
 }
 
@@ -293,11 +293,7 @@ fn a_load_run_in_which_every_request_failed_exits_non_zero() {
             .contains(" events=0 "),
         "{stdout}"
     );
-    assert!(
-        stderr(&out).contains("every one of the"),
-        "{}",
-        stderr(&out)
-    );
+    assert_refused(&out, 1, "every one of the", "a load that reached nothing");
 }
 
 #[test]
@@ -317,12 +313,6 @@ fn ingest_options_out_of_range_are_usage_errors() {
             flag,
             value,
         ]);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{flag} {value}: {}",
-            stderr(&out)
-        );
-        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+        assert_refused(&out, 2, flag, &format!("{flag} {value}"));
     }
 }

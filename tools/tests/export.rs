@@ -53,22 +53,19 @@ fn an_offline_export_is_the_stored_log_and_verifies() {
 
     let dir_arg = data.to_str().unwrap();
     let ndjson = dir.path().join("acme.ndjson");
-    let export_acme_to = |path: &str| {
-        let out = sealog(&[
-            "export",
-            "--data-dir",
-            dir_arg,
-            "--tenant",
-            "acme",
-            "-o",
-            path,
-        ]);
+    // Exports tenant acme offline with `more` arguments; what it wrote to stdout.
+    let export_acme = |more: &[&str]| {
+        let mut args = vec!["export", "--data-dir", dir_arg, "--tenant", "acme"];
+        args.extend_from_slice(more);
+        let out = sealog(&args);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8(out.stdout).unwrap()
     };
+    let export_acme_to = |path: &str| export_acme(&["-o", path]);
     export_acme_to(ndjson.to_str().unwrap());
     assert_eq!(std::fs::read(&ndjson).unwrap(), expected);
     // Replacing it goes through a temporary file: the same bytes, nothing left beside.
@@ -107,23 +104,7 @@ fn an_offline_export_is_the_stored_log_and_verifies() {
         String::from_utf8_lossy(&out.stdout)
     );
 
-    let out = sealog(&[
-        "export",
-        "--data-dir",
-        dir_arg,
-        "--tenant",
-        "acme",
-        "--format",
-        "cef",
-        "--param",
-        "severity=high",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = export_acme(&["--format", "cef", "--param", "severity=high"]);
     assert_eq!(text.lines().count(), high);
     assert!(
         high > 0
@@ -140,23 +121,7 @@ fn an_offline_export_is_the_stored_log_and_verifies() {
         "syslog-facility = 16\nsyslog-hostname = \"auditbox\"\nsyslog-enterprise-number = 99999\n",
     )
     .unwrap();
-    let out = sealog(&[
-        "export",
-        "--data-dir",
-        dir_arg,
-        "--tenant",
-        "acme",
-        "--format",
-        "syslog",
-        "--config",
-        cfg.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = export_acme(&["--format", "syslog", "--config", cfg.to_str().unwrap()]);
     assert_eq!(text.lines().count(), 500);
     for l in text.lines() {
         // PRI = facility 16 × 8 + severity (0..=7): 128..=135.

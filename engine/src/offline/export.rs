@@ -119,13 +119,9 @@ impl ExportReport {
     }
 
     /// The figures line: `events=… tenants=… faults=… checkpoint=… elapsed_s=… events_per_s=…`.
-    pub fn summary_line(&self) -> String {
-        self.summary_line_with(false)
-    }
-
-    /// [`Self::summary_line`] when the checkpoint given failed its signature check
-    /// (before any comparison): one more fault, and `checkpoint=signature_invalid`.
-    pub fn summary_line_with(&self, signature_invalid: bool) -> String {
+    /// `signature_invalid`: the checkpoint given failed its signature check (before any
+    /// comparison), which is one more fault and `checkpoint=signature_invalid`.
+    pub fn summary_line(&self, signature_invalid: bool) -> String {
         let checkpoint = match &self.checkpoint {
             _ if signature_invalid => "signature_invalid",
             None => "none",

@@ -284,7 +284,7 @@ fn export(
         outln!("result: intact ({} events)", report.events());
         EXIT_INTACT
     };
-    outln!("{}", report.summary_line_with(signature_failed));
+    outln!("{}", report.summary_line(signature_failed));
     Ok(code)
 }
 
