@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::error::EngineError;
 use crate::limits::{
-    QUEUE_BYTES_MAX, QUEUE_REQUESTS_MAX, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX,
-    SEGMENT_BYTES_MIN, SYNC_INTERVAL_MS_MAX,
+    LOG_CACHE_BYTES_DEFAULT, QUEUE_BYTES_MAX, QUEUE_REQUESTS_MAX, SEGMENT_BYTES_DEFAULT,
+    SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, SYNC_INTERVAL_MS_MAX,
 };
 
 /// When an append is acknowledged relative to fdatasync.
@@ -97,6 +97,12 @@ pub struct EngineConfig {
     /// What open checks in sealed segments. Default `full`.
     #[serde(default)]
     pub open_check: OpenCheck,
+    /// How many of the log's newest bytes stay in the page cache: older pages of events
+    /// the indexer has committed are dropped from it (`log::pages`, "The page cache").
+    /// Default `LOG_CACHE_BYTES_DEFAULT` (1 GiB); any value (0 drops everything the
+    /// indexer has committed; more than the log never drops).
+    #[serde(default = "default_log_cache_bytes")]
+    pub log_cache_bytes: u64,
 }
 
 fn default_segment_bytes() -> u64 {
@@ -107,6 +113,9 @@ fn default_queue_requests() -> usize {
 }
 fn default_queue_bytes() -> usize {
     QUEUE_BYTES_MAX
+}
+fn default_log_cache_bytes() -> u64 {
+    LOG_CACHE_BYTES_DEFAULT
 }
 
 impl EngineConfig {
@@ -119,6 +128,7 @@ impl EngineConfig {
             queue_requests_max: QUEUE_REQUESTS_MAX,
             queue_bytes_max: QUEUE_BYTES_MAX,
             open_check: OpenCheck::Full,
+            log_cache_bytes: LOG_CACHE_BYTES_DEFAULT,
         }
     }
 

@@ -158,3 +158,13 @@ pub const INDEX_MERGE_DOCS_MAX: u32 = 2_000_000;
 pub const QUERY_OFFSET_MAX: u64 = 1_000_000;
 /// Largest page (`limit`).
 pub const QUERY_LIMIT_MAX: usize = 1_000;
+
+/// How many of the log's newest bytes stay in the page cache by default
+/// (`EngineConfig::log_cache_bytes`, `log::pages`): the recent events that followers,
+/// exports and queries of the last minutes read again.
+pub const LOG_CACHE_BYTES_DEFAULT: u64 = 1024 * 1024 * 1024;
+/// The page size drops of the log's bytes from the page cache are rounded down to
+/// (`log::pages`, "The page cache"): the page being written is never dropped. On a
+/// machine with larger pages the kernel rounds further; a page straddling two drops
+/// then stays cached.
+pub const LOG_UNCACHE_PAGE_BYTES: u64 = 4096;

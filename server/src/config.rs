@@ -50,6 +50,10 @@ pub struct Args {
     /// Segment size in bytes (default 256 MiB).
     #[arg(long, env = "SEALOG_SEGMENT_BYTES")]
     pub segment_bytes: Option<u64>,
+    /// The log's newest bytes kept in the page cache; older pages of indexed events are
+    /// dropped from it (default 1 GiB).
+    #[arg(long, env = "SEALOG_LOG_CACHE_BYTES")]
+    pub log_cache_bytes: Option<u64>,
 }
 
 /// Log output format.
@@ -75,6 +79,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     ops_require_auth: Option<bool>,
     segment_bytes: Option<u64>,
+    log_cache_bytes: Option<u64>,
     index_commit_events: Option<u64>,
     index_commit_interval_ms: Option<u64>,
     idempotency_retention_hours: Option<u64>,
@@ -113,6 +118,8 @@ pub struct Config {
     pub ops_require_auth: bool,
     /// Segment size.
     pub segment_bytes: u64,
+    /// The log's newest bytes kept in the page cache.
+    pub log_cache_bytes: u64,
     /// Index commit policy: events.
     pub index_commit_events: u64,
     /// Index commit policy: interval.
@@ -140,6 +147,7 @@ impl Config {
         let mut ec = sealog_engine::EngineConfig::new(&self.data_dir);
         ec.durability = self.durability;
         ec.segment_bytes = self.segment_bytes;
+        ec.log_cache_bytes = self.log_cache_bytes;
         ec
     }
 
@@ -229,6 +237,10 @@ impl Config {
                 .segment_bytes
                 .or(file.segment_bytes)
                 .unwrap_or(sealog_engine::limits::SEGMENT_BYTES_DEFAULT),
+            log_cache_bytes: args
+                .log_cache_bytes
+                .or(file.log_cache_bytes)
+                .unwrap_or(sealog_engine::limits::LOG_CACHE_BYTES_DEFAULT),
             index_commit_events,
             index_commit_interval: Duration::from_millis(interval_ms),
             idempotency_retention,

@@ -1,5 +1,7 @@
 //! Operations endpoints: health, Prometheus metrics, the OpenAPI document.
 
+use std::fmt::Write as _;
+
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -136,6 +138,13 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
         f.calls,
         f.total_ns as f64 / 1e9,
     );
+    crate::metrics::family(
+        &mut text,
+        "sealog_log_uncached_bytes_total",
+        "Bytes of the log dropped from the page cache since start (indexed, older than log-cache-bytes).",
+        "counter",
+    );
+    let _ = writeln!(text, "sealog_log_uncached_bytes_total {}", s.uncached_bytes);
     app.webhooks.render_metrics(&mut text);
     (
         [(

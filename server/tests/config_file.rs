@@ -128,3 +128,39 @@ fn a_data_directory_left_without_any_admin_key_is_warned_about() {
     assert!(text.contains("SEALOG_ADMIN_TOKEN is not set"), "{text}");
     assert!(!dir.path().join("data/admin.token").exists());
 }
+
+/// `log-cache-bytes` reaches the engine: with 0 every page of indexed events leaves the
+/// page cache (counted by `sealog_log_uncached_bytes_total`); with 1 GiB, from the
+/// config file, a 3 MB log keeps all of them.
+#[test]
+fn log_cache_bytes_decides_what_leaves_the_page_cache() {
+    let uncached_after_indexing = |extra: &[&str], dir: &std::path::Path| -> u64 {
+        let s = Server::start_in(dir, extra);
+        for chunk in common::events(11, 3000).chunks(500) {
+            let batch = format!("[{}]", chunk.join(","));
+            let r = s.admin("POST", "/api/audit-logs/batch", batch.as_bytes());
+            assert_eq!(r.status, 201, "{}", r.text());
+        }
+        let metric = |name: &str| -> u64 {
+            let text = s.admin("GET", "/metrics", b"").text();
+            let line = text.lines().find(|l| l.starts_with(&format!("{name} ")));
+            let value = line.unwrap_or_else(|| panic!("no {name} in {text}"));
+            value[name.len() + 1..].parse::<f64>().unwrap() as u64
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while metric("sealog_indexed_lsn") < 3000 {
+            assert!(std::time::Instant::now() < deadline, "not indexed");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        metric("sealog_log_uncached_bytes_total")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dropped = uncached_after_indexing(&["--log-cache-bytes", "0"], dir.path());
+    assert!(dropped > 1_000_000, "only {dropped} bytes dropped");
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sealog.toml");
+    std::fs::write(&cfg, "log-cache-bytes = 1073741824\n").unwrap();
+    let dropped = uncached_after_indexing(&["--config", cfg.to_str().unwrap()], dir.path());
+    assert_eq!(dropped, 0);
+}

@@ -48,6 +48,11 @@ pub(crate) struct Shared {
     pub read_only: Option<String>,
     /// Long scans and the release of the pages they read.
     pub scan_pages: super::pages::ScanPages,
+    /// The log's bytes of events below this LSN have been dropped from the page cache
+    /// (`log::pages`, "The page cache").
+    pub uncached_below: Mutex<Lsn>,
+    /// Bytes dropped from the page cache so far.
+    pub uncached_bytes: AtomicU64,
     /// Blocks of active-segment memory allocated and reused (`log::arena`).
     pub arena: Arc<super::arena::ArenaCounters>,
     /// The syncer's fsyncs, timed (`log::fsyncs`).
@@ -133,6 +138,8 @@ pub struct EngineStats {
     pub active_blocks_allocated: u64,
     /// Blocks taken again once their segment had sealed and no reader held them.
     pub active_blocks_reused: u64,
+    /// Bytes of the log dropped from the page cache since open (`log::pages`).
+    pub uncached_bytes: u64,
     /// The syncer's fsyncs: how many, how long.
     pub fsyncs: FsyncStats,
 }
@@ -194,6 +201,8 @@ impl Engine {
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(None),
             scan_pages: Default::default(),
+            uncached_below: Mutex::new(Lsn(1)),
+            uncached_bytes: AtomicU64::new(0),
             arena: Default::default(),
             fsyncs: Default::default(),
             read_only: rec.read_only.clone(),
@@ -301,6 +310,7 @@ impl Engine {
             log_bytes: view.segments.iter().map(|s| s.data_len()).sum(),
             active_blocks_allocated: self.shared.arena.allocated.load(Ordering::Relaxed),
             active_blocks_reused: self.shared.arena.reused.load(Ordering::Relaxed),
+            uncached_bytes: self.shared.uncached_bytes.load(Ordering::Relaxed),
             fsyncs: self.shared.fsyncs.snapshot(),
         }
     }
@@ -317,6 +327,15 @@ impl Engine {
                 crate::mmap::release(&sealed.bytes);
             }
         }
+    }
+
+    /// Drops from the page cache the log's bytes of the durable events before `lsn`, as
+    /// far as an earlier call has not: the log is written once and read back rarely,
+    /// and a page cache grown by every byte written costs the kernel (`log::pages`,
+    /// "The page cache"). The indexer calls this after each commit, for what it has
+    /// read; a later reader of those events reads them from the disk.
+    pub fn uncache_before(&self, lsn: Lsn) {
+        super::pages::uncache_before(&self.shared, lsn);
     }
 
     /// Marks a long scan of the log (an export, a verification) for as long as the

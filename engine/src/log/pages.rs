@@ -1,4 +1,6 @@
-//! When the sealed segments' pages leave the process's resident set.
+//! When the log's pages leave the process's resident set, and the page cache.
+//!
+//! # The resident set
 //!
 //! Sealed segments are read through read-only mmaps, so every page a scan reads stays
 //! counted in the process's RSS (it is page cache, which the kernel reclaims at will,
@@ -9,6 +11,23 @@
 //! none has started for [`SCAN_PAGES_IDLE_MS`], the indexer, when it is idle, releases
 //! their pages too. The pause keeps back-to-back exports (a SIEM pulling chunk after
 //! chunk, a client paging through exports) from mapping the same pages again each time.
+//!
+//! # The page cache
+//!
+//! The log is written once and read back rarely: the indexer reads each event once,
+//! shortly after it is written, and queries read the few events of their page. Left
+//! alone, the page cache grows by every byte written, until the kernel must reclaim
+//! it; that pushes out the pages queries use (the search index, the segment indexes),
+//! and every new page costs the kernel an allocation (on the 2-vCPU benchmark VMs,
+//! whose free memory goes back to the host, a tenth of all CPU in `sealog bench-query`:
+//! docs/BENCHMARKS.md, "The page cache"). So once the indexer has committed
+//! events, [`uncache_before`] drops the log's pages that held them
+//! (`posix_fadvise(DONTNEED)`, whole pages of durable bytes only), except the newest
+//! `log_cache_bytes` of the log (1 GiB by default: what followers, exports and queries
+//! of the last minutes read again). Past that, the pages freed are the next writes'
+//! pages. The indexer reads from the page cache however far it lags; a later reader of
+//! older events (a query's page, an export, a verification) reads them from the disk
+//! the first time, after which the kernel caches them as usual.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -17,7 +36,10 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::engine::Shared;
-use crate::limits::SCAN_PAGES_IDLE_MS;
+use super::view::{LogView, Segment};
+use crate::limits::{LOG_UNCACHE_PAGE_BYTES, SCAN_PAGES_IDLE_MS};
+use crate::segment::segment_path;
+use crate::types::Lsn;
 
 /// The long scans of one engine.
 #[derive(Debug, Default)]
@@ -73,4 +95,105 @@ impl Drop for OpenScan {
         pages.ended.fetch_add(1, Ordering::SeqCst);
         pages.open.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Drops from the page cache the log's bytes of the events before `lsn` that are
+/// durable and not among the newest `log_cache_bytes`, from where the last call
+/// stopped (see the module documentation, "The page cache"). Sealed segments' pages are
+/// released from this process's mappings first, since the kernel keeps a page that is
+/// mapped. Advice only: what is read stays the same, so a failure is logged at debug
+/// level and changes nothing else.
+pub(crate) fn uncache_before(shared: &Shared, lsn: Lsn) {
+    let view = shared.snapshot();
+    let durable_end = Lsn(shared.durable_lsn.load(Ordering::SeqCst) + 1);
+    let kept_from = newest_bytes_start(&view, shared.config.log_cache_bytes);
+    let lsn = lsn.min(durable_end).min(kept_from);
+    let mut below = shared.uncached_below.lock();
+    if lsn <= *below {
+        return;
+    }
+    let page = |offset: u64| offset / LOG_UNCACHE_PAGE_BYTES * LOG_UNCACHE_PAGE_BYTES;
+    // The segment holding `below` (the segments before it are done), then onwards.
+    let start = view
+        .segments
+        .partition_point(|s| s.first_lsn() <= *below)
+        .saturating_sub(1);
+    for segment in &view.segments[start..] {
+        let (first, count) = segment.with_index(|ix| (ix.first_lsn(), ix.count()));
+        let end = Lsn(first.0 + count);
+        if first >= lsn {
+            break;
+        }
+        if end <= *below {
+            continue;
+        }
+        let offset_of = |at: Lsn| {
+            segment
+                .with_index(|ix| ix.rec(at.0 - first.0))
+                .map(|loc| loc.offset)
+        };
+        let from = if *below > first {
+            offset_of(*below)
+        } else {
+            Some(0)
+        };
+        let to = if lsn < end {
+            offset_of(lsn)
+        } else {
+            Some(segment.data_len())
+        };
+        let (Some(from), Some(to)) = (from.map(page), to.map(page)) else {
+            continue;
+        };
+        if to <= from {
+            continue;
+        }
+        if let Segment::Sealed(sealed) = segment.as_ref() {
+            crate::mmap::release(&sealed.bytes);
+        }
+        let path = segment_path(&shared.wal, segment.id());
+        let dropped = shared
+            .storage
+            .open_ro(&path)
+            .and_then(|file| file.drop_cached(from, to - from));
+        match dropped {
+            Ok(()) => {
+                shared
+                    .uncached_bytes
+                    .fetch_add(to - from, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "posix_fadvise(DONTNEED) failed");
+            }
+        }
+    }
+    *below = lsn;
+}
+
+/// The first LSN whose frame starts within the newest `bytes` of the log (the LSN
+/// after the last event if `bytes` is 0; LSN 1 if the log is smaller).
+fn newest_bytes_start(view: &LogView, bytes: u64) -> Lsn {
+    let mut left = bytes;
+    for segment in view.segments.iter().rev() {
+        let (first, count) = segment.with_index(|ix| (ix.first_lsn(), ix.count()));
+        let len = segment.data_len();
+        if left < len {
+            // The first record starting at or after `len - left`.
+            let cut = len - left;
+            let k = segment.with_index(|ix| {
+                let (mut lo, mut hi) = (0, count);
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    match ix.rec(mid) {
+                        Some(loc) if loc.offset < cut => lo = mid + 1,
+                        _ => hi = mid,
+                    }
+                }
+                lo
+            });
+            return Lsn(first.0 + k);
+        }
+        left -= len;
+    }
+    Lsn(1)
 }

@@ -250,6 +250,7 @@ fn commit(shared: &Shared, writer: &mut IndexWriter<Counted>, lsn: Lsn) -> Resul
     shared.metrics.commits.fetch_add(1, Ordering::Relaxed);
     // The indexer has read these events' segments: leave their pages to the page cache.
     shared.engine.release_sealed_pages();
+    shared.engine.uncache_before(Lsn(lsn.0 + 1));
     Ok(())
 }
 

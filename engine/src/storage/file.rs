@@ -195,6 +195,14 @@ impl StorageFile for RealFile {
         self.file.set_len(len)
     }
 
+    fn drop_cached(&self, offset: u64, len: u64) -> io::Result<()> {
+        let Some(len) = std::num::NonZeroU64::new(len) else {
+            return Ok(());
+        };
+        rustix::fs::fadvise(&self.file, offset, Some(len), rustix::fs::Advice::DontNeed)?;
+        Ok(())
+    }
+
     fn allocate(&self, len: u64) -> io::Result<()> {
         let current = self.size()?;
         if len <= current {

@@ -112,4 +112,12 @@ pub trait StorageFile: Send + Sync + fmt::Debug {
     /// The whole file as immutable bytes (a read-only memory map for real files). Only
     /// for files that are never written again.
     fn map(&self) -> io::Result<Bytes>;
+    /// Advises that the bytes in `offset..offset + len`, already durable, will not be
+    /// read soon: a real file drops their clean pages from the page cache
+    /// (`posix_fadvise(DONTNEED)`). Only advice: the bytes stay as they are, and a later
+    /// read reads them again. By default, nothing.
+    fn drop_cached(&self, offset: u64, len: u64) -> io::Result<()> {
+        let _ = (offset, len);
+        Ok(())
+    }
 }

@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
+pub use self::disk::CacheDrops;
 use self::disk::{is_root, not_found, Disk, InodeId, Matcher};
 use self::file::{FaultyFile, LockGuard};
 use super::{FileHandle, Storage};
@@ -163,6 +164,11 @@ impl FaultyStorage {
         let mut disk = self.disk();
         disk.kill();
         disk.collect_garbage();
+    }
+
+    /// What the engine has asked to drop from the page cache so far (`drop_cached`).
+    pub fn cache_drops(&self) -> CacheDrops {
+        self.disk().drops
     }
 
     /// Mutating operations attempted so far, failed ones included. A test can count the

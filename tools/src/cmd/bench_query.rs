@@ -120,13 +120,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let max_lag = AtomicU64::new(0);
     let loaded = std::thread::scope(|s| -> anyhow::Result<f64> {
         let load = s.spawn(|| load(&engine, &clock, &tenants, args.events, args.rate));
+        let mut reported = Instant::now();
         while !load.is_finished() {
-            let lag = engine
-                .stats()
-                .visible_lsn
-                .0
-                .saturating_sub(search.progress().1 .0);
+            let visible = engine.stats().visible_lsn.0;
+            let lag = visible.saturating_sub(search.progress().1 .0);
             max_lag.fetch_max(lag, Ordering::Relaxed);
+            // Whether the lag is bounded or growing shows in its course, not its maximum.
+            if reported.elapsed() >= LAG_REPORT_EVERY {
+                reported = Instant::now();
+                eprintln!(
+                    "  {:>5.1} s: {visible} events appended, the indexer {lag} behind",
+                    started.elapsed().as_secs_f64()
+                );
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         load.join()
@@ -194,6 +200,9 @@ struct Timing {
     /// The first run.
     first: f64,
 }
+
+/// How often the load reports the indexer's lag on stderr.
+const LAG_REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// Threads that prepare and append the generated events, as sealogd's HTTP threads do.
 /// Eight, like `sealog load`'s eight connections: with fewer the appends wait on

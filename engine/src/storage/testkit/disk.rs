@@ -112,6 +112,15 @@ impl Inode {
         self.pending.push(change);
     }
 
+    /// Whether every byte of `lo..hi` is durable and no pending change touches it.
+    pub(super) fn is_durable(&self, lo: u64, hi: u64) -> bool {
+        hi <= self.durable.len() as u64
+            && self.pending.iter().all(|change| match change {
+                Change::SetLen(len) => *len >= hi,
+                write => write.span().is_none_or(|(a, b)| b <= lo || a >= hi),
+            })
+    }
+
     /// A completed sync: every pending change becomes durable.
     fn sync(&mut self) {
         for change in mem::take(&mut self.pending) {
@@ -153,6 +162,19 @@ pub(super) struct Disk {
     /// Held locks: path to the token of the guard holding it.
     pub locks: BTreeMap<PathBuf, u64>,
     pub next_lock: u64,
+    /// Page-cache drops (`drop_cached`) so far.
+    pub drops: CacheDrops,
+}
+
+/// What `drop_cached` was asked to drop (see [`super::FaultyStorage::cache_drops`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CacheDrops {
+    /// Bytes asked to be dropped that were durable and not being changed.
+    pub durable_bytes: u64,
+    /// Calls whose range held bytes not yet durable (written or resized since the last
+    /// sync, or past the durable end). A real page cache would keep such pages dirty;
+    /// an engine that asks is confused about what is durable.
+    pub undurable_calls: u64,
 }
 
 impl Disk {
@@ -170,6 +192,7 @@ impl Disk {
             matchers: Vec::new(),
             locks: BTreeMap::new(),
             next_lock: 1,
+            drops: CacheDrops::default(),
         }
     }
 

@@ -163,6 +163,19 @@ impl StorageFile for FaultyFile {
         fault.map_or(Ok(()), |fault| Err(fault.error()))
     }
 
+    fn drop_cached(&self, offset: u64, len: u64) -> io::Result<()> {
+        let mut disk = self.disk()?;
+        let durable = disk
+            .inode(self.id)
+            .is_durable(offset, offset.saturating_add(len));
+        if durable {
+            disk.drops.durable_bytes += len;
+        } else {
+            disk.drops.undurable_calls += 1;
+        }
+        Ok(())
+    }
+
     fn map(&self) -> io::Result<Bytes> {
         let mut disk = self.disk()?;
         Ok(Bytes::copy_from_slice(&disk.inode(self.id).current))
