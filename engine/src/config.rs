@@ -100,7 +100,8 @@ pub struct EngineConfig {
     /// How many of the log's newest bytes stay in the page cache: older pages of events
     /// the indexer has committed are dropped from it (`log::pages`, "The page cache").
     /// Default `LOG_CACHE_BYTES_DEFAULT` (1 GiB); any value (0 drops everything the
-    /// indexer has committed; more than the log never drops).
+    /// indexer has committed; a value above the log's size drops nothing until the log
+    /// grows past it).
     #[serde(default = "default_log_cache_bytes")]
     pub log_cache_bytes: u64,
 }

@@ -163,8 +163,3 @@ pub const QUERY_LIMIT_MAX: usize = 1_000;
 /// (`EngineConfig::log_cache_bytes`, `log::pages`): the recent events that followers,
 /// exports and queries of the last minutes read again.
 pub const LOG_CACHE_BYTES_DEFAULT: u64 = 1024 * 1024 * 1024;
-/// The page size drops of the log's bytes from the page cache are rounded down to
-/// (`log::pages`, "The page cache"): the page being written is never dropped. On a
-/// machine with larger pages the kernel rounds further; a page straddling two drops
-/// then stays cached.
-pub const LOG_UNCACHE_PAGE_BYTES: u64 = 4096;

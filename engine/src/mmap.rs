@@ -34,15 +34,9 @@ pub(crate) fn map_readonly(file: &File) -> io::Result<Bytes> {
 /// segment otherwise keeps all of it counted in the process's RSS for as long as the
 /// segment lives.
 pub(crate) fn release(bytes: &Bytes) {
-    let Some(map) = maps()
-        .get(&(bytes.as_ptr() as usize))
-        .and_then(Weak::upgrade)
-    else {
+    let Some(map) = live_map(bytes) else {
         return;
     };
-    if map.len() != bytes.len() {
-        return;
-    }
     // SAFETY: `map` is a live mapping made by `map_readonly` (`Mmap::map`: shared and
     // read-only), so MADV_DONTNEED discards no data: it only unmaps the pages from this
     // process, and the next access reads the file's bytes again, which cannot have
@@ -52,6 +46,35 @@ pub(crate) fn release(bytes: &Bytes) {
     if let Err(e) = advised {
         tracing::debug!(error = %e, "madvise(DONTNEED) on a sealed mapping failed");
     }
+}
+
+/// [`release`] for the pages wholly inside `range` (byte offsets into `bytes`) only.
+pub(crate) fn release_range(bytes: &Bytes, range: std::ops::Range<usize>) {
+    let Some(map) = live_map(bytes) else {
+        return;
+    };
+    // madvise wants a page-aligned start; the mapping starts on a page.
+    let page = rustix::param::page_size();
+    let start = range.start.next_multiple_of(page);
+    let end = range.end.min(map.len()) / page * page;
+    if start >= end {
+        return;
+    }
+    // SAFETY: as in `release`; `start..end` lies within the mapping.
+    let advised =
+        unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start) };
+    if let Err(e) = advised {
+        tracing::debug!(error = %e, "madvise(DONTNEED) on a sealed mapping failed");
+    }
+}
+
+/// The mapping `bytes` is, if it is the whole of a live mapping made by
+/// [`map_readonly`].
+fn live_map(bytes: &Bytes) -> Option<Arc<Mmap>> {
+    let map = maps()
+        .get(&(bytes.as_ptr() as usize))
+        .and_then(Weak::upgrade)?;
+    (map.len() == bytes.len()).then_some(map)
 }
 
 /// The live mappings made by [`map_readonly`], by start address.

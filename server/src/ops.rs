@@ -141,7 +141,7 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
     crate::metrics::family(
         &mut text,
         "sealog_log_uncached_bytes_total",
-        "Bytes of the log dropped from the page cache since start (indexed, older than log-cache-bytes).",
+        "Bytes of the log advised out of the page cache since start (posix_fadvise DONTNEED of indexed events older than log-cache-bytes; counted whether they were cached or not).",
         "counter",
     );
     let _ = writeln!(text, "sealog_log_uncached_bytes_total {}", s.uncached_bytes);

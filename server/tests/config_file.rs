@@ -129,12 +129,12 @@ fn a_data_directory_left_without_any_admin_key_is_warned_about() {
     assert!(!dir.path().join("data/admin.token").exists());
 }
 
-/// `log-cache-bytes` reaches the engine: with 0 every page of indexed events leaves the
-/// page cache (counted by `sealog_log_uncached_bytes_total`); with 1 GiB, from the
-/// config file, a 3 MB log keeps all of them.
+/// `log-cache-bytes` reaches the engine: with 0, from the config file, the pages of
+/// indexed events leave the page cache (counted by `sealog_log_uncached_bytes_total`);
+/// with 1 GiB, from a flag over the same file, a 3 MB log keeps all of them.
 #[test]
 fn log_cache_bytes_decides_what_leaves_the_page_cache() {
-    let uncached_after_indexing = |extra: &[&str], dir: &std::path::Path| -> u64 {
+    let uncached_after_indexing = |extra: &[&str], dir: &std::path::Path, expect_some: bool| {
         let s = Server::start_in(dir, extra);
         for chunk in common::events(11, 3000).chunks(500) {
             let batch = format!("[{}]", chunk.join(","));
@@ -147,20 +147,35 @@ fn log_cache_bytes_decides_what_leaves_the_page_cache() {
             let value = line.unwrap_or_else(|| panic!("no {name} in {text}"));
             value[name.len() + 1..].parse::<f64>().unwrap() as u64
         };
+        // The indexer drops right after it publishes a commit: poll for both.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while metric("sealog_indexed_lsn") < 3000 {
-            assert!(std::time::Instant::now() < deadline, "not indexed");
+        loop {
+            let indexed = metric("sealog_indexed_lsn") >= 3000;
+            let dropped = metric("sealog_log_uncached_bytes_total");
+            if indexed && expect_some && dropped > 1_000_000 {
+                return dropped;
+            }
+            if indexed && !expect_some {
+                // One more commit interval, for a drop that should not come.
+                std::thread::sleep(std::time::Duration::from_millis(1500));
+                return metric("sealog_log_uncached_bytes_total");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "indexed: {indexed}, dropped {dropped} bytes"
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        metric("sealog_log_uncached_bytes_total")
     };
     let dir = tempfile::tempdir().unwrap();
-    let dropped = uncached_after_indexing(&["--log-cache-bytes", "0"], dir.path());
+    let cfg = dir.path().join("sealog.toml");
+    std::fs::write(&cfg, "log-cache-bytes = 0\n").unwrap();
+    let config = ["--config", cfg.to_str().unwrap()];
+    let dropped = uncached_after_indexing(&config, dir.path(), true);
     assert!(dropped > 1_000_000, "only {dropped} bytes dropped");
 
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("sealog.toml");
-    std::fs::write(&cfg, "log-cache-bytes = 1073741824\n").unwrap();
-    let dropped = uncached_after_indexing(&["--config", cfg.to_str().unwrap()], dir.path());
+    let dir2 = tempfile::tempdir().unwrap();
+    let flag = [&config[..], &["--log-cache-bytes", "1073741824"]].concat();
+    let dropped = uncached_after_indexing(&flag, dir2.path(), false);
     assert_eq!(dropped, 0);
 }

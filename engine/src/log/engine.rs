@@ -51,7 +51,7 @@ pub(crate) struct Shared {
     /// The log's bytes of events below this LSN have been dropped from the page cache
     /// (`log::pages`, "The page cache").
     pub uncached_below: Mutex<Lsn>,
-    /// Bytes dropped from the page cache so far.
+    /// Bytes advised out of the page cache so far.
     pub uncached_bytes: AtomicU64,
     /// Blocks of active-segment memory allocated and reused (`log::arena`).
     pub arena: Arc<super::arena::ArenaCounters>,
@@ -138,7 +138,9 @@ pub struct EngineStats {
     pub active_blocks_allocated: u64,
     /// Blocks taken again once their segment had sealed and no reader held them.
     pub active_blocks_reused: u64,
-    /// Bytes of the log dropped from the page cache since open (`log::pages`).
+    /// Bytes of the log advised out of the page cache since open (`log::pages`),
+    /// whether they were cached or not. The first drop after an open covers the log up
+    /// to the index's position, which open's checks have just read.
     pub uncached_bytes: u64,
     /// The syncer's fsyncs: how many, how long.
     pub fsyncs: FsyncStats,

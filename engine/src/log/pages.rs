@@ -37,7 +37,7 @@ use parking_lot::Mutex;
 
 use super::engine::Shared;
 use super::view::{LogView, Segment};
-use crate::limits::{LOG_UNCACHE_PAGE_BYTES, SCAN_PAGES_IDLE_MS};
+use crate::limits::SCAN_PAGES_IDLE_MS;
 use crate::segment::segment_path;
 use crate::types::Lsn;
 
@@ -98,102 +98,115 @@ impl Drop for OpenScan {
 }
 
 /// Drops from the page cache the log's bytes of the events before `lsn` that are
-/// durable and not among the newest `log_cache_bytes`, from where the last call
-/// stopped (see the module documentation, "The page cache"). Sealed segments' pages are
+/// visible, durable and not among the newest `log_cache_bytes`, from where the last
+/// call stopped (see the module documentation, "The page cache"). The pages are
 /// released from this process's mappings first, since the kernel keeps a page that is
-/// mapped. Advice only: what is read stays the same, so a failure is logged at debug
-/// level and changes nothing else.
+/// mapped. Advice only: what is read stays the same. A failure is logged at debug level
+/// and the next call starts again where it happened.
 pub(crate) fn uncache_before(shared: &Shared, lsn: Lsn) {
     let view = shared.snapshot();
+    let Some(last) = view.segments.last() else {
+        return;
+    };
+    let visible_end = last.with_index(|ix| Lsn(ix.first_lsn().0 + ix.count()));
     let durable_end = Lsn(shared.durable_lsn.load(Ordering::SeqCst) + 1);
     let kept_from = newest_bytes_start(&view, shared.config.log_cache_bytes);
-    let lsn = lsn.min(durable_end).min(kept_from);
+    let lsn = lsn.min(visible_end).min(durable_end).min(kept_from);
     let mut below = shared.uncached_below.lock();
     if lsn <= *below {
         return;
     }
-    let page = |offset: u64| offset / LOG_UNCACHE_PAGE_BYTES * LOG_UNCACHE_PAGE_BYTES;
+    let page = rustix::param::page_size() as u64;
     // The segment holding `below` (the segments before it are done), then onwards.
     let start = view
         .segments
         .partition_point(|s| s.first_lsn() <= *below)
         .saturating_sub(1);
     for segment in &view.segments[start..] {
-        let (first, count) = segment.with_index(|ix| (ix.first_lsn(), ix.count()));
-        let end = Lsn(first.0 + count);
-        if first >= lsn {
-            break;
-        }
-        if end <= *below {
-            continue;
-        }
-        let offset_of = |at: Lsn| {
-            segment
-                .with_index(|ix| ix.rec(at.0 - first.0))
-                .map(|loc| loc.offset)
-        };
-        let from = if *below > first {
-            offset_of(*below)
-        } else {
-            Some(0)
-        };
-        let to = if lsn < end {
-            offset_of(lsn)
-        } else {
-            Some(segment.data_len())
-        };
-        let (Some(from), Some(to)) = (from.map(page), to.map(page)) else {
+        // Offsets of the first record to drop and of the end of the last, read under
+        // one lock: the active segment may grow meanwhile.
+        let span = segment.with_index(|ix| {
+            let first = ix.first_lsn();
+            let end = Lsn(first.0 + ix.count());
+            if first >= lsn || end <= *below {
+                return None;
+            }
+            let from = if *below > first {
+                ix.rec(below.0 - first.0)?.offset
+            } else {
+                0
+            };
+            let to = if lsn < end {
+                ix.rec(lsn.0 - first.0)?.offset
+            } else {
+                let last = ix.rec(end.0 - first.0 - 1)?;
+                last.offset + u64::from(last.len)
+            };
+            Some((first, from / page * page, to / page * page))
+        });
+        let Some((first, from, to)) = span else {
+            if segment.first_lsn() >= lsn {
+                break;
+            }
             continue;
         };
         if to <= from {
             continue;
         }
         if let Segment::Sealed(sealed) = segment.as_ref() {
-            crate::mmap::release(&sealed.bytes);
+            let range = usize::try_from(from).unwrap_or(usize::MAX)
+                ..usize::try_from(to).unwrap_or(usize::MAX);
+            crate::mmap::release_range(&sealed.bytes, range);
         }
         let path = segment_path(&shared.wal, segment.id());
-        let dropped = shared
-            .storage
-            .open_ro(&path)
-            .and_then(|file| file.drop_cached(from, to - from));
-        match dropped {
-            Ok(()) => {
-                shared
-                    .uncached_bytes
-                    .fetch_add(to - from, Ordering::Relaxed);
-            }
-            Err(e) => {
-                tracing::debug!(path = %path.display(), error = %e, "posix_fadvise(DONTNEED) failed");
-            }
+        let dropped = match shared.storage.open_ro(&path) {
+            Ok(file) => file
+                .drop_cached(from, to - from)
+                .map_err(|e| ("posix_fadvise(DONTNEED)", e)),
+            Err(e) => Err(("open", e)),
+        };
+        if let Err((call, e)) = dropped {
+            tracing::debug!(path = %path.display(), error = %e, "{call} to drop log pages from the page cache failed");
+            *below = (*below).max(first);
+            return;
         }
+        shared
+            .uncached_bytes
+            .fetch_add(to - from, Ordering::Relaxed);
     }
     *below = lsn;
 }
 
-/// The first LSN whose frame starts within the newest `bytes` of the log (the LSN
-/// after the last event if `bytes` is 0; LSN 1 if the log is smaller).
+/// The first LSN whose frame starts within the newest `bytes` of the log's frames (the
+/// LSN after the last event if `bytes` is 0; LSN 1 if the log is smaller).
 fn newest_bytes_start(view: &LogView, bytes: u64) -> Lsn {
     let mut left = bytes;
     for segment in view.segments.iter().rev() {
-        let (first, count) = segment.with_index(|ix| (ix.first_lsn(), ix.count()));
-        let len = segment.data_len();
-        if left < len {
+        let found = segment.with_index(|ix| {
+            let (first, count) = (ix.first_lsn(), ix.count());
+            let len = match count.checked_sub(1).and_then(|k| ix.rec(k)) {
+                Some(last) => last.offset + u64::from(last.len),
+                None => return Err(0),
+            };
+            if left >= len {
+                return Err(len);
+            }
             // The first record starting at or after `len - left`.
             let cut = len - left;
-            let k = segment.with_index(|ix| {
-                let (mut lo, mut hi) = (0, count);
-                while lo < hi {
-                    let mid = lo + (hi - lo) / 2;
-                    match ix.rec(mid) {
-                        Some(loc) if loc.offset < cut => lo = mid + 1,
-                        _ => hi = mid,
-                    }
+            let (mut lo, mut hi) = (0, count);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                match ix.rec(mid) {
+                    Some(loc) if loc.offset < cut => lo = mid + 1,
+                    _ => hi = mid,
                 }
-                lo
-            });
-            return Lsn(first.0 + k);
+            }
+            Ok(Lsn(first.0 + lo))
+        });
+        match found {
+            Ok(lsn) => return lsn,
+            Err(len) => left -= len,
         }
-        left -= len;
     }
     Lsn(1)
 }

@@ -54,6 +54,11 @@ pub struct Args {
     /// ingest runs flat out.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     rate: Option<u64>,
+    /// The log's newest bytes kept in the page cache, as sealogd's `log-cache-bytes`
+    /// (default 1 GiB; 0 drops every page the indexer has committed; a value above the
+    /// log's size never drops, as before 2026-11-24).
+    #[arg(long, default_value_t = sealog_engine::limits::LOG_CACHE_BYTES_DEFAULT)]
+    log_cache_bytes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -77,6 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let clock = Arc::new(GenClock::default());
     let mut config = EngineConfig::new(&dir);
     config.durability = args.durability;
+    config.log_cache_bytes = args.log_cache_bytes;
     let storage: Arc<dyn Storage> = Arc::new(FileStorage);
     let (engine, _) = Engine::open_with_clock(config, storage, clock.clone())?;
     let engine = Arc::new(engine);
