@@ -3,7 +3,6 @@
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use sealog_engine::merkle::note::SigningKey;
@@ -151,12 +150,14 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
             }
         })
     };
+    // Before anything is served or said to be: see `shutdown_signal`.
+    let shutdown = shutdown_signal();
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
     tracing::info!(listen = %addr, tls = tls.is_some(), "sealogd is serving");
-    serve::serve(listener, app::router(app.clone()), tls, shutdown_signal()).await;
+    serve::serve(listener, app::router(app.clone()), tls, shutdown).await;
     checkpointer.abort();
     app.webhooks.shutdown().await;
     let app2 = app.clone();
@@ -182,18 +183,27 @@ fn checkpoint(app: &app::App) {
     }
 }
 
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, before
+/// serving, not when the future is first polled: the serve loop's `select!` polls its
+/// branches in random order, and a signal that came before its first poll of this
+/// future took the default action and killed the process (seen once in CI, as "killed
+/// by SIGTERM" instead of a clean stop).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn received(signal: std::io::Result<Signal>) {
+        match signal {
             Ok(mut s) => {
                 s.recv().await;
             }
             Err(_) => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
-        () = term => tracing::info!("SIGTERM received"),
     }
-    let _ = Duration::ZERO;
+    let term = received(signal(SignalKind::terminate()));
+    let int = received(signal(SignalKind::interrupt()));
+    async move {
+        tokio::select! {
+            () = int => tracing::info!("SIGINT received"),
+            () = term => tracing::info!("SIGTERM received"),
+        }
+    }
 }

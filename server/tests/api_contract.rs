@@ -441,7 +441,7 @@ fn idempotent_retries_store_once() {
     assert!(r.header("idempotent-replayed").is_none());
     // Keys survive a restart.
     let mut s = s;
-    assert!(s.stop().success());
+    s.stop_cleanly();
     let s = Server::start_in(&s.dir.clone(), &[]);
     let h = bearer(ADMIN);
     let again = s.req(
@@ -755,7 +755,7 @@ fn restart_keeps_events_and_chains_continue() {
         body.as_bytes(),
     );
     assert_eq!(r.status, 201);
-    assert!(s.stop().success(), "clean exit on SIGTERM");
+    s.stop_cleanly();
     let s = Server::start_in(dir.path(), &[]);
     // Keys survived (stored hashed), and the chain continues at seq 101.
     let r = s.req(

@@ -102,7 +102,7 @@ fn a_data_directory_left_without_any_admin_key_is_warned_about() {
     let dir = tempfile::tempdir().unwrap();
     // First started with SEALOG_ADMIN_TOKEN: keys.json holds no admin key of its own.
     let mut s = Server::start_in(dir.path(), &[]);
-    assert!(s.stop().success());
+    s.stop_cleanly();
     assert!(!s.log_text().contains("no admin key"), "{}", s.log_text());
     // Started again without it: nobody could manage keys, and sealogd says so.
     let log = dir.path().join("no-token.log");

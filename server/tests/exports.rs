@@ -447,7 +447,7 @@ fn every_format_passes_an_independent_parser_with_hostile_values() {
 
     // Offline (`sealog export --data-dir` runs this function): the same bytes.
     let mut s = s;
-    assert!(s.stop().success());
+    s.stop_cleanly();
     let config = sealog_server::Config::load(<sealog_server::Args as clap::Parser>::parse_from([
         std::ffi::OsStr::new("sealogd"),
         std::ffi::OsStr::new("--data-dir"),

@@ -279,7 +279,7 @@ fn checkpoints_proofs_receipts_and_verification_over_http() {
 
 /// Stops the server, lets `forge` rewrite the data directory, restarts it.
 fn forge(s: &mut Server, f: impl FnOnce(&mut Forger)) {
-    assert!(s.stop().success());
+    s.stop_cleanly();
     let mut forger = Forger::load(&s.dir.join("data")).unwrap();
     f(&mut forger);
     forger.save().unwrap();
@@ -313,7 +313,7 @@ fn snapshot(dir: &std::path::Path) -> tempfile::TempDir {
 }
 
 fn restore(from: &tempfile::TempDir, s: &mut Server) {
-    assert!(s.stop().success());
+    s.stop_cleanly();
     std::fs::remove_dir_all(s.dir.join("data")).unwrap();
     let status = std::process::Command::new("cp")
         .arg("-a")
@@ -338,7 +338,7 @@ fn forgeries_in_the_segment_files_are_named() {
         .iter()
         .map(|e| e["id"].as_str().unwrap().to_owned())
         .collect();
-    assert!(s.stop().success());
+    s.stop_cleanly();
     let clean = snapshot(dir.path());
     s = Server::start_in(dir.path(), &[]);
 
@@ -431,7 +431,7 @@ fn forgeries_in_the_segment_files_are_named() {
             std::fs::remove_file(path).unwrap();
         }
     }
-    assert!(s.stop().success());
+    s.stop_cleanly();
     s = Server::start_in(dir.path(), &[]);
     let chain = read_chain(&s, ADMIN, Some(T)); // links: the rewrite is consistent
     assert_eq!(chain.len(), 60);

@@ -154,6 +154,17 @@ impl Server {
         }
     }
 
+    /// SIGTERM, and asserts a clean exit; if not, the failure shows the exit status
+    /// and the server's log.
+    pub fn stop_cleanly(&mut self) {
+        let status = self.stop();
+        assert!(
+            status.success(),
+            "sealogd exited with {status} after SIGTERM; its log:\n{}",
+            self.log_text()
+        );
+    }
+
     /// A request with the admin key.
     pub fn admin(&self, method: &str, path: &str, body: &[u8]) -> Resp {
         self.req(
