@@ -31,6 +31,13 @@ pub struct RecLoc {
     pub created_at_us: i64,
 }
 
+impl RecLoc {
+    /// The offset just past the frame.
+    pub fn end(&self) -> u64 {
+        self.offset + u64::from(self.len)
+    }
+}
+
 /// One tenant's events in a segment: seqs `first_seq..first_seq + count`, contiguous.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantRun {

@@ -139,8 +139,7 @@ pub(crate) fn uncache_before(shared: &Shared, lsn: Lsn) {
             let to = if lsn < end {
                 ix.rec(lsn.0 - first.0)?.offset
             } else {
-                let last = ix.rec(end.0 - first.0 - 1)?;
-                last.offset + u64::from(last.len)
+                ix.rec(end.0 - first.0 - 1)?.end()
             };
             Some((first, from / page * page, to / page * page))
         });
@@ -185,7 +184,7 @@ fn newest_bytes_start(view: &LogView, bytes: u64) -> Lsn {
         let found = segment.with_index(|ix| {
             let (first, count) = (ix.first_lsn(), ix.count());
             let len = match count.checked_sub(1).and_then(|k| ix.rec(k)) {
-                Some(last) => last.offset + u64::from(last.len),
+                Some(last) => last.end(),
                 None => return Err(0),
             };
             if left >= len {

@@ -265,7 +265,7 @@ fn span_bytes(index: &crate::index::MemIndex, range: std::ops::Range<u64>) -> u6
         .end
         .checked_sub(1)
         .and_then(|i| index.rec(i))
-        .map_or(start, |l| l.offset + u64::from(l.len));
+        .map_or(start, |l| l.end());
     end.saturating_sub(start)
 }
 
