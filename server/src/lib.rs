@@ -1,6 +1,6 @@
 //! sealogd: sealog's HTTP server, a thin shell around the storage engine and the
 //! secondary index (docs/ARCHITECTURE.md, "server"). docs/API.md is the user's view.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use sealog_engine::search::{SearchConfig, SearchIndex};
 use sealog_engine::storage::{FileStorage, Storage};
 use sealog_engine::Engine;
 
+pub mod allocator;
 pub mod config;
 pub mod limits;
 

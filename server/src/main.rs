@@ -11,6 +11,7 @@ use sealog_server::{Args, Config, LogFormat};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    sealog_server::allocator::tune();
     let config = match Config::load(Args::parse()).and_then(|c| {
         // The environment's admin token too, before anything is opened.
         sealog_server::check_env_admin_token()?;

@@ -70,6 +70,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    sealog_server::allocator::tune();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),

@@ -17,12 +17,12 @@ use tantivy::collector::DocSetCollector;
 use tantivy::indexer::UserOperation;
 use tantivy::query::TermQuery;
 use tantivy::schema::{Document, IndexRecordOption};
-use tantivy::{IndexWriter, TantivyDocument, Term};
+use tantivy::{IndexWriter, Term};
 
 use super::fields::{IndexedFields, RESOLUTION_EVENT_TYPE};
 use super::index::{payload, Shared};
 use super::merge::LsnMergePolicy;
-use super::schema::document;
+use super::schema::{document, IndexDoc};
 use super::segments::sorted_segments;
 use crate::error::{EngineError, Result};
 use crate::failure_log::FailureLog;
@@ -312,7 +312,7 @@ impl InFlight {
     }
 
     /// `doc`, counted until tantivy's thread drops it.
-    fn count(&self, doc: TantivyDocument) -> Counted {
+    fn count(&self, doc: IndexDoc) -> Counted {
         self.0.fetch_add(1, Ordering::AcqRel);
         Counted {
             doc,
@@ -327,7 +327,7 @@ const IN_FLIGHT_WAIT_MAX: Duration = Duration::from_secs(10);
 /// A document on its way to tantivy, counted in [`InFlight`] until dropped (tantivy's
 /// indexing thread drops each document once it has indexed it).
 struct Counted {
-    doc: TantivyDocument,
+    doc: IndexDoc,
     in_flight: Arc<AtomicU64>,
 }
 
@@ -338,8 +338,8 @@ impl Drop for Counted {
 }
 
 impl Document for Counted {
-    type Value<'a> = <TantivyDocument as Document>::Value<'a>;
-    type FieldsValuesIter<'a> = <TantivyDocument as Document>::FieldsValuesIter<'a>;
+    type Value<'a> = <IndexDoc as Document>::Value<'a>;
+    type FieldsValuesIter<'a> = <IndexDoc as Document>::FieldsValuesIter<'a>;
 
     fn iter_fields_and_values(&self) -> Self::FieldsValuesIter<'_> {
         self.doc.iter_fields_and_values()
@@ -369,8 +369,7 @@ mod tests {
             in_flight.wait_for_room(1_000);
             let batch: Vec<UserOperation<Counted>> = (0..1_000u64)
                 .map(|i| {
-                    let mut doc = TantivyDocument::new();
-                    doc.add_u64(fields.lsn, round * 1_000 + i + 1);
+                    let doc = IndexDoc::with_lsn(&fields, Lsn(round * 1_000 + i + 1));
                     UserOperation::Add(in_flight.count(doc))
                 })
                 .collect();
@@ -432,8 +431,9 @@ mod tests {
     #[test]
     fn waiting_for_room_holds_the_indexer_until_documents_leave() {
         let in_flight = InFlight::default();
+        let (_, fields) = schema();
         let held: Vec<Counted> = (0..INDEX_DOCS_IN_FLIGHT_MAX)
-            .map(|_| in_flight.count(TantivyDocument::new()))
+            .map(|_| in_flight.count(IndexDoc::with_lsn(&fields, Lsn(1))))
             .collect();
         let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let leaving = {

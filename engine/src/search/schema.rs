@@ -1,11 +1,12 @@
 //! The tantivy schema: only what queries need. Events themselves are never stored in
 //! the index (no doc store): a hit is an LSN, and the event is read from the log.
 
+use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf};
+use tantivy::schema::{Document, Value};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
-use tantivy::TantivyDocument;
 
 use super::fields::IndexedFields;
 use super::filter::decimal_f64;
@@ -98,10 +99,14 @@ pub fn schema() -> (Schema, Fields) {
 }
 
 /// The index document of one event.
-pub fn document(fields: &Fields, lsn: Lsn, tenant: &str, f: &IndexedFields<'_>) -> TantivyDocument {
-    let mut doc = TantivyDocument::new();
-    doc.add_u64(fields.lsn, lsn.0);
-    doc.add_text(fields.tenant, tenant);
+pub fn document(fields: &Fields, lsn: Lsn, tenant: &str, f: &IndexedFields<'_>) -> IndexDoc {
+    let mut doc = IndexDoc {
+        lsn: (fields.lsn, lsn.0),
+        risk: None,
+        text: String::with_capacity(DOC_TEXT_CAPACITY),
+        strings: Vec::with_capacity(DOC_STRINGS_CAPACITY),
+    };
+    doc.push_str(fields.tenant, tenant);
     let values = [
         &f.user_id,
         &f.event_type,
@@ -115,22 +120,131 @@ pub fn document(fields: &Fields, lsn: Lsn, tenant: &str, f: &IndexedFields<'_>) 
     ];
     for (field, value) in fields.terms.iter().zip(values) {
         if let Some(v) = value {
-            doc.add_text(*field, v);
+            doc.push_str(*field, v);
         }
     }
     for tag in &f.tags {
-        doc.add_text(fields.terms[9], tag);
+        doc.push_str(fields.terms[9], tag);
     }
     if let Some(r) = &f.risk_score {
-        doc.add_f64(fields.risk, decimal_f64(r));
+        doc.risk = Some((fields.risk, decimal_f64(r)));
     }
     for text in [&f.event_description, &f.error_message]
         .into_iter()
         .flatten()
     {
-        doc.add_text(fields.text, text);
+        doc.push_str(fields.text, text);
     }
     doc
+}
+
+/// Room for a typical event's strings in one [`IndexDoc`] (ids, codes and a
+/// description: ~300 bytes), so most documents allocate once.
+const DOC_TEXT_CAPACITY: usize = 384;
+
+/// Room for a typical event's string values (tenant, nine exact fields, a few tags, the
+/// description).
+const DOC_STRINGS_CAPACITY: usize = 16;
+
+/// What tantivy indexes of one event: its LSN, its string values (in one buffer) and its
+/// risk score.
+///
+/// tantivy's own `TantivyDocument` encodes every value into a byte buffer, which its
+/// indexing thread decodes again; this document hands tantivy the values as they are,
+/// in two allocations. The indexing thread is the slowest stage of indexing
+/// (docs/BENCHMARKS.md, "The allocator's purge delay and tantivy's documents").
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDoc {
+    lsn: (Field, u64),
+    risk: Option<(Field, f64)>,
+    /// Every string value, one after another.
+    text: String,
+    /// Each string value's field and where it ends in `text`.
+    strings: Vec<(Field, usize)>,
+}
+
+impl IndexDoc {
+    /// A document with only the LSN, for tests of the indexer's plumbing.
+    #[cfg(test)]
+    pub(crate) fn with_lsn(fields: &Fields, lsn: Lsn) -> IndexDoc {
+        IndexDoc {
+            lsn: (fields.lsn, lsn.0),
+            risk: None,
+            text: String::new(),
+            strings: Vec::new(),
+        }
+    }
+
+    fn push_str(&mut self, field: Field, value: &str) {
+        self.text.push_str(value);
+        self.strings.push((field, self.text.len()));
+    }
+}
+
+/// One value of an [`IndexDoc`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum IndexValue<'a> {
+    /// A string (tokenized as its field says).
+    Str(&'a str),
+    /// The LSN.
+    U64(u64),
+    /// The risk score.
+    F64(f64),
+}
+
+impl<'a> Value<'a> for IndexValue<'a> {
+    type ArrayIter = std::iter::Empty<IndexValue<'a>>;
+    type ObjectIter = std::iter::Empty<(&'a str, IndexValue<'a>)>;
+
+    fn as_value(&self) -> ReferenceValue<'a, Self> {
+        ReferenceValue::Leaf(match *self {
+            IndexValue::Str(s) => ReferenceValueLeaf::Str(s),
+            IndexValue::U64(n) => ReferenceValueLeaf::U64(n),
+            IndexValue::F64(x) => ReferenceValueLeaf::F64(x),
+        })
+    }
+}
+
+/// The fields and values of an [`IndexDoc`]: the LSN, the strings in order, the risk.
+#[derive(Debug)]
+pub struct IndexValues<'a> {
+    doc: &'a IndexDoc,
+    /// 0: the LSN; 1..=strings: a string; then the risk.
+    at: usize,
+}
+
+impl<'a> Iterator for IndexValues<'a> {
+    type Item = (Field, IndexValue<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let doc = self.doc;
+        let at = self.at;
+        self.at += 1;
+        if at == 0 {
+            return Some((doc.lsn.0, IndexValue::U64(doc.lsn.1)));
+        }
+        if let Some(&(field, end)) = doc.strings.get(at - 1) {
+            let start = match at {
+                1 => 0,
+                _ => doc.strings[at - 2].1,
+            };
+            return Some((field, IndexValue::Str(&doc.text[start..end])));
+        }
+        if at == doc.strings.len() + 1 {
+            return doc.risk.map(|(field, x)| (field, IndexValue::F64(x)));
+        }
+        self.at = at;
+        None
+    }
+}
+
+impl Document for IndexDoc {
+    type Value<'a> = IndexValue<'a>;
+    type FieldsValuesIter<'a> = IndexValues<'a>;
+
+    fn iter_fields_and_values(&self) -> IndexValues<'_> {
+        IndexValues { doc: self, at: 0 }
+    }
 }
 
 /// A tantivy tokenizer that yields exactly [`words`](super::filter::words).
@@ -198,11 +312,65 @@ impl TokenStream for WordsStream<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use proptest::prelude::*;
+    use tantivy::schema::Document;
     use tantivy::tokenizer::{TokenStream, Tokenizer};
 
-    use super::WordsTokenizer;
+    use super::{document, schema, IndexValue, WordsTokenizer};
+    use crate::search::fields::IndexedFields;
     use crate::search::filter::words;
+    use crate::types::Lsn;
+
+    /// A document hands tantivy the LSN, then every string value with its field, in
+    /// order, then the risk score; absent fields give nothing.
+    #[test]
+    fn a_document_yields_every_value_once_with_its_field() {
+        let (_, fields) = schema();
+        let f = IndexedFields {
+            user_id: Some(Cow::Borrowed("u1")),
+            event_type: Some(Cow::Borrowed("order.created")),
+            record_id: Some(Cow::Borrowed("")),
+            tags: vec![Cow::Borrowed("a"), Cow::Owned("b\"c".to_string())],
+            risk_score: Some(Cow::Borrowed("12.5")),
+            event_description: Some(Cow::Borrowed("Order created")),
+            error_message: Some(Cow::Borrowed("timeout")),
+            ..IndexedFields::default()
+        };
+        let doc = document(&fields, Lsn(7), "tenant_a", &f);
+        let got: Vec<_> = doc.iter_fields_and_values().collect();
+        let want = vec![
+            (fields.lsn, IndexValue::U64(7)),
+            (fields.tenant, IndexValue::Str("tenant_a")),
+            (fields.terms[0], IndexValue::Str("u1")),
+            (fields.terms[1], IndexValue::Str("order.created")),
+            (fields.terms[5], IndexValue::Str("")),
+            (fields.terms[9], IndexValue::Str("a")),
+            (fields.terms[9], IndexValue::Str("b\"c")),
+            (fields.risk, IndexValue::F64(12.5)),
+            (fields.text, IndexValue::Str("Order created")),
+            (fields.text, IndexValue::Str("timeout")),
+        ];
+        let mut got_sorted = got.clone();
+        got_sorted.sort_by_key(|(field, _)| field.field_id());
+        let mut want_sorted = want.clone();
+        want_sorted.sort_by_key(|(field, _)| field.field_id());
+        assert_eq!(got_sorted, want_sorted);
+
+        let bare = document(&fields, Lsn(1), "t", &IndexedFields::default());
+        let got: Vec<_> = bare.iter_fields_and_values().collect();
+        assert_eq!(
+            got,
+            vec![
+                (fields.lsn, IndexValue::U64(1)),
+                (fields.tenant, IndexValue::Str("t"))
+            ]
+        );
+        let mut values = bare.iter_fields_and_values();
+        values.by_ref().for_each(drop);
+        assert_eq!(values.next(), None, "stays ended");
+    }
 
     fn tokens(text: &str) -> Vec<(String, usize, usize)> {
         let mut tokenizer = WordsTokenizer::default();

@@ -354,7 +354,7 @@ mod tests {
         index
             .tokenizers()
             .register(WORDS_TOKENIZER, WordsTokenizer::default());
-        let mut writer: tantivy::IndexWriter =
+        let mut writer: tantivy::IndexWriter<crate::search::schema::IndexDoc> =
             index.writer_with_num_threads(1, 200_000_000).unwrap();
         let docs = 2 * HISTOGRAM_SPLIT_MIN + 1_001;
         let mut want: [FxHashMap<String, u64>; 5] = Default::default();
