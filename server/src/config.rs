@@ -195,6 +195,11 @@ impl Config {
         if !(10..=60_000).contains(&interval_ms) {
             bail!("index-commit-interval-ms = {interval_ms} is outside 10..=60000");
         }
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        check_listen(&listen)?;
         let log_name = file
             .log_name
             .unwrap_or_else(|| sealog_engine::merkle::transparency::LOG_NAME_DEFAULT.to_owned());
@@ -222,10 +227,7 @@ impl Config {
                 .data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("./data")),
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            listen,
             durability,
             tls,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
@@ -282,6 +284,24 @@ fn syslog_options(file: &FileConfig) -> anyhow::Result<SyslogOptions> {
         message_bytes_max,
         ..SyslogOptions::default()
     })
+}
+
+/// Refuses a listen address that cannot be bound whatever the host: one without a port,
+/// or with a port outside 0..=65535 (`bogus`, `127.0.0.1:99999`). A host name is
+/// resolved when sealogd binds, as before.
+fn check_listen(listen: &str) -> anyhow::Result<()> {
+    if listen.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let usable = listen
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !usable {
+        bail!(
+            "listen = {listen:?} is not a host and port (such as 127.0.0.1:8080, [::1]:8080 or localhost:8080)"
+        );
+    }
+    Ok(())
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {

@@ -46,6 +46,10 @@ fn bad_settings_stop_sealogd_with_a_clear_message() {
         ("tls-cert = \"/nonexistent.pem\"\n", "TLS needs both"),
         ("segment-bytes = 100\n", "segment-bytes = 100 is outside"),
         ("durability = \"interval:0\"\n", "durability interval 0 ms"),
+        (
+            "listen = \"bogus\"\n",
+            "listen = \"bogus\" is not a host and port",
+        ),
     ];
     // Exit 2 naming the setting, before anything was opened or created.
     let refused = |args: &[&str], token: &str, expect: &str| {
@@ -78,6 +82,12 @@ fn bad_settings_stop_sealogd_with_a_clear_message() {
         "durability interval",
     );
     refused(&[], "short", "SEALOG_ADMIN_TOKEN must be at least 16");
+    refused(
+        &["--listen", "127.0.0.1:99999"],
+        common::ADMIN,
+        "listen = \"127.0.0.1:99999\" is not a host and port",
+    );
+    refused(&["--listen", ":8080"], common::ADMIN, "listen = \":8080\"");
     // A missing TLS certificate is named at start, not at the first connection.
     let out = Command::new(env!("CARGO_BIN_EXE_sealogd"))
         .args([
