@@ -290,9 +290,7 @@ fn syslog_options(file: &FileConfig) -> anyhow::Result<SyslogOptions> {
 /// or with a port outside 0..=65535 (`bogus`, `127.0.0.1:99999`). A host name is
 /// resolved when sealogd binds, as before.
 fn check_listen(listen: &str) -> anyhow::Result<()> {
-    if listen.parse::<std::net::SocketAddr>().is_ok() {
-        return Ok(());
-    }
+    // Every socket address (`[::1]:8080` too) has this form.
     let usable = listen
         .rsplit_once(':')
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());

@@ -369,7 +369,8 @@ mod tests {
             in_flight.wait_for_room(1_000);
             let batch: Vec<UserOperation<Counted>> = (0..1_000u64)
                 .map(|i| {
-                    let doc = IndexDoc::with_lsn(&fields, Lsn(round * 1_000 + i + 1));
+                    let lsn = Lsn(round * 1_000 + i + 1);
+                    let doc = document(&fields, lsn, "t", &IndexedFields::default());
                     UserOperation::Add(in_flight.count(doc))
                 })
                 .collect();
@@ -433,7 +434,7 @@ mod tests {
         let in_flight = InFlight::default();
         let (_, fields) = schema();
         let held: Vec<Counted> = (0..INDEX_DOCS_IN_FLIGHT_MAX)
-            .map(|_| in_flight.count(IndexDoc::with_lsn(&fields, Lsn(1))))
+            .map(|_| in_flight.count(document(&fields, Lsn(1), "t", &IndexedFields::default())))
             .collect();
         let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let leaving = {
